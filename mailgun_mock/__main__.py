@@ -1,0 +1,7 @@
+"""``python -m mailgun_mock``: the same as the ``mailgun-mock`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

@@ -1,0 +1,1 @@
+"""One Flask blueprint per Mailgun resource, plus the mock's own control namespace."""

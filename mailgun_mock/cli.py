@@ -1,0 +1,88 @@
+"""The ``mailgun-mock`` command: ``serve`` (and more subcommands as the product grows)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from .config import Config, ConfigError
+
+__all__ = ["main"]
+
+#: The dev server's port when neither --port nor MAILGUN_MOCK_PORT says otherwise.
+DEFAULT_SERVE_PORT = 8090
+
+log = logging.getLogger("mailgun_mock")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mailgun-mock", description="A Mailgun-compatible mock server.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser(
+        "serve",
+        help="run the mock API on localhost",
+        description="Run the mock. Every flag can also be set as MAILGUN_MOCK_<FLAG> (e.g. MAILGUN_MOCK_PORT).",
+    )
+    serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help=f"port; 0 picks a free one (default {DEFAULT_SERVE_PORT})")
+    serve.add_argument("--api-key", help="the API key clients use (HTTP Basic, user 'api')")
+    serve.add_argument("--signing-key", help="the webhook signing key")
+    serve.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
+    return parser
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import MailgunMock
+
+    try:
+        config = Config.from_env(host=args.host, port=args.port, api_key=args.api_key, signing_key=args.signing_key)
+    except ConfigError as exc:
+        print(f"mailgun-mock: {exc}", file=sys.stderr)
+        return 2
+    if args.port is None and "MAILGUN_MOCK_PORT" not in os.environ:
+        config = config.replace(port=DEFAULT_SERVE_PORT)
+    mock = MailgunMock(config)
+    try:
+        mock.start()
+    except OSError as exc:
+        print(f"mailgun-mock: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    stopping = threading.Event()
+
+    def _stop(signum: int, frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    print(f"mailgun-mock serving the Mailgun API on {mock.url}", flush=True)
+    print(f"  API key:     {mock.api_key}")
+    print(f"  Signing key: {mock.signing_key}")
+    print(f"  Try:         curl -s --user 'api:{mock.api_key}' {mock.url}/v3/routes")
+    print("Press Ctrl-C to stop.", flush=True)
+    while not stopping.wait(3600):
+        pass
+    mock.stop()
+    print("mailgun-mock stopped.", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; answers the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    if args.command == "serve":
+        return _serve(args)
+    return 2  # argparse refuses unknown commands before this
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

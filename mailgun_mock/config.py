@@ -1,0 +1,87 @@
+"""The mock's configuration: one frozen dataclass, and the one place ``MAILGUN_MOCK_*`` is read."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["Config", "ConfigError", "DEFAULT_API_KEY", "DEFAULT_SIGNING_KEY", "ENV_PREFIX"]
+
+ENV_PREFIX = "MAILGUN_MOCK_"
+# Fixed defaults rather than random ones: a dev server restarted with the same command keeps
+# working with the app already configured for it. They look like Mailgun's key formats.
+DEFAULT_API_KEY = "key-mailgunmock0000000000000000000"
+DEFAULT_SIGNING_KEY = "mailgunmock-signing-key-00000000"
+
+
+class ConfigError(ValueError):
+    """A configuration value that cannot be used (bad type, out of range)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Everything the server, the backend and the CLI can be told.
+
+    :param host: interface to bind; ``127.0.0.1`` unless told otherwise.
+    :param port: TCP port; ``0`` picks a free one (read back after binding).
+    :param api_key: the password of HTTP Basic auth (user ``api``).
+    :param signing_key: the webhook signing key, separate from the API key as in Mailgun.
+    :param regex_timeout: seconds one route evaluation may spend in regular expressions.
+    """
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    api_key: str = DEFAULT_API_KEY
+    signing_key: str = DEFAULT_SIGNING_KEY
+    regex_timeout: float = 0.05
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.port <= 65535:
+            raise ConfigError(f"port must be between 0 and 65535, got {self.port}")
+        for name in ("api_key", "signing_key"):
+            value = getattr(self, name)
+            if not value or any(c in value for c in "\r\n"):
+                raise ConfigError(f"{name} must be a non-empty single-line string")
+        if self.regex_timeout <= 0:
+            raise ConfigError("regex_timeout must be positive")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
+        """Build a config from ``MAILGUN_MOCK_<FIELD>`` variables, then apply ``overrides``.
+
+        Overrides whose value is ``None`` are ignored, so a CLI can pass every flag through.
+
+        :param environ: the environment to read (default :data:`os.environ`).
+        :raises ConfigError: when a variable or override does not fit its field.
+        """
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field in dataclasses.fields(cls):
+            env_name = ENV_PREFIX + field.name.upper()
+            if env_name in environ:
+                values[field.name] = _convert(field, environ[env_name], env_name)
+        for name, value in overrides.items():
+            if value is not None:
+                values[name] = value
+        try:
+            return cls(**values)
+        except TypeError as exc:  # an unknown override name
+            raise ConfigError(str(exc)) from None
+
+    def replace(self, **changes: Any) -> Config:
+        """A copy with ``changes`` applied (``None`` values ignored)."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _convert(field: dataclasses.Field[Any], raw: str, source: str) -> Any:
+    kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
+    try:
+        if kind == "int":
+            return int(raw)
+        if kind == "float":
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{source} must be a number, got {raw!r}") from None
+    return raw

@@ -1,0 +1,91 @@
+"""The error tree: every error the mock answers carries its HTTP status and Mailgun message.
+
+::
+
+    MailgunMockError            500 (never raised on purpose: a bug)
+    ├── Unauthorized            401 ``Forbidden`` (plain text, as Mailgun answers)
+    ├── BadRequest              400
+    │   └── ExpressionError     400, with the position in the expression
+    ├── NotFound                404
+    ├── MethodNotAllowed        405
+    └── PayloadTooLarge         413
+
+The backend raises these; the one error handler in :mod:`mailgun_mock.app` renders
+``{"message": ...}`` with :attr:`MailgunMockError.status`.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BadRequest",
+    "ExpressionError",
+    "MailgunMockError",
+    "MethodNotAllowed",
+    "NotFound",
+    "PayloadTooLarge",
+    "Unauthorized",
+]
+
+
+class MailgunMockError(Exception):
+    """Base of every error the mock reports to a client.
+
+    :param message: the text Mailgun (or the mock) puts in ``{"message": ...}``.
+    """
+
+    status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def to_json(self) -> dict[str, str]:
+        """The JSON body Mailgun answers with."""
+        return {"message": self.message}
+
+
+class Unauthorized(MailgunMockError):
+    """A missing or wrong API key. Rendered as plain text ``Forbidden``, like Mailgun."""
+
+    status = 401
+
+    def __init__(self, message: str = "Forbidden") -> None:
+        super().__init__(message)
+
+
+class BadRequest(MailgunMockError):
+    """Input Mailgun would refuse with 400."""
+
+    status = 400
+
+
+class ExpressionError(BadRequest):
+    """A route filter or action that does not parse or does not validate.
+
+    :param message: what is wrong, e.g. ``unknown function 'match_sender'``.
+    :param position: 0-based character offset in the text where the problem is, if known.
+    """
+
+    def __init__(self, message: str, position: int | None = None) -> None:
+        if position is not None:
+            message = f"{message} (at character {position + 1})"
+        super().__init__(message)
+        self.position = position
+
+
+class NotFound(MailgunMockError):
+    """A resource that does not exist (or no longer does)."""
+
+    status = 404
+
+
+class MethodNotAllowed(MailgunMockError):
+    """An HTTP method the endpoint does not serve."""
+
+    status = 405
+
+
+class PayloadTooLarge(MailgunMockError):
+    """A request or message over the configured size limit."""
+
+    status = 413

@@ -1,0 +1,183 @@
+"""``MailgunMock``: the app served by werkzeug on a background thread."""
+
+from __future__ import annotations
+
+import logging
+import selectors
+import socket
+import threading
+from types import TracebackType
+from typing import Any
+
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+from .app import create_app
+from .backend import Backend
+from .config import Config
+
+__all__ = ["MailgunMock", "ServerError"]
+
+http_log = logging.getLogger("mailgun_mock.http")
+
+
+class ServerError(AssertionError):
+    """An error raised while the server thread handled a request (a bug in the mock)."""
+
+
+def _printable(text: str) -> str:
+    # Request lines reach the log: never let control characters from a client through.
+    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+
+
+class _RequestHandler(WSGIRequestHandler):
+    """werkzeug's handler, logging one line per request to ``mailgun_mock.http``."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        http_log.info("%s %s %s", _printable(self.requestline), code, size)
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        level = logging.ERROR if type == "error" else logging.INFO
+        http_log.log(level, _printable(message % args if args else message))
+
+
+class _Server(ThreadedWSGIServer):
+    """werkzeug's threaded server with a loop that wakes at once when asked to stop.
+
+    ``socketserver``'s ``serve_forever`` notices a shutdown only at its next poll (werkzeug's
+    default interval is 0.5 s); here a socket pair wakes the selector, so ``stop`` is prompt
+    without busy polling.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._stopping = False
+
+    def serve_until_stopped(self) -> None:
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.socket, selectors.EVENT_READ)
+            selector.register(self._wake_r, selectors.EVENT_READ)
+            while not self._stopping:
+                for key, _ in selector.select():
+                    if key.fileobj is self.socket and not self._stopping:
+                        self._handle_request_noblock()
+
+    def request_stop(self) -> None:
+        self._stopping = True
+        self._wake_w.send(b"x")
+
+    def server_close(self) -> None:
+        super().server_close()
+        self._wake_r.close()
+        self._wake_w.close()
+
+
+class MailgunMock:
+    """A Mailgun-compatible server on a background thread.
+
+    ::
+
+        with MailgunMock() as mock:
+            requests.get(f"{mock.url}/v3/routes", auth=("api", mock.api_key))
+
+    :param config: a full :class:`~mailgun_mock.config.Config` (environment variables are
+        *not* read here: that is the CLI's job).
+    :param overrides: individual config fields, e.g. ``port=0, api_key="key-test"``.
+    """
+
+    def __init__(self, config: Config | None = None, **overrides: Any) -> None:
+        self.config = (config or Config()).replace(**overrides)
+        self.backend = Backend(self.config)
+        self.app = create_app(self.backend, self.config)
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> MailgunMock:
+        """Bind (in the caller's thread, so a busy port fails here) and serve on a daemon thread."""
+        if self._server is not None:
+            raise RuntimeError("this MailgunMock is already running")
+        server = _Server(self.config.host, self.config.port, self.app, handler=_RequestHandler)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_until_stopped, name=f"mailgun-mock:{server.server_port}", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and close the socket. Safe to call twice."""
+        server, thread = self._server, self._thread
+        if server is None or thread is None:
+            return
+        server.request_stop()
+        thread.join()
+        server.server_close()
+        self._server = self._thread = None
+
+    def __enter__(self) -> MailgunMock:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        """Whether the server is serving."""
+        return self._server is not None
+
+    # -- where and how to reach it --------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The bound port (the free one picked when ``port=0``)."""
+        if self._server is None:
+            raise RuntimeError("the server is not running: call start() first")
+        return int(self._server.server_port)
+
+    @property
+    def url(self) -> str:
+        """Base URL, e.g. ``http://127.0.0.1:54321``; give it to an SDK as its API base."""
+        host = self.config.host
+        if host in ("", "0.0.0.0"):
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        if ":" in host:
+            host = f"[{host}]"
+        return f"http://{host}:{self.port}"
+
+    @property
+    def api_key(self) -> str:
+        """The API key clients authenticate with (user ``api``)."""
+        return self.config.api_key
+
+    @property
+    def signing_key(self) -> str:
+        """The key webhooks are signed with."""
+        return self.config.signing_key
+
+    # -- test helpers ---------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget all state (routes, clock offset…) and any recorded server errors."""
+        self.backend.reset()
+        self.app.extensions["mailgun_mock.errors"].clear()
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the mock's clock forward; answers the new time."""
+        return self.backend.clock.advance(seconds)
+
+    def raise_errors(self) -> None:
+        """Re-raise, in the caller's thread, the first error a request hit on the server thread.
+
+        :raises ServerError: chained to the original exception.
+        """
+        errors: list[BaseException] = self.app.extensions["mailgun_mock.errors"]
+        if errors:
+            first = errors[0]
+            errors.clear()
+            raise ServerError(f"the mock server hit an internal error: {first!r}") from first
