@@ -28,7 +28,7 @@ class Config:
     :param port: TCP port; ``0`` picks a free one (read back after binding).
     :param api_key: the password of HTTP Basic auth (user ``api``).
     :param signing_key: the webhook signing key, separate from the API key as in Mailgun.
-    :param regex_timeout: seconds one route evaluation may spend in regular expressions.
+    :param regex_timeout: seconds one filter function may spend matching its regular expression.
     """
 
     host: str = "127.0.0.1"

@@ -39,6 +39,7 @@ __all__ = [
     "MatchContext",
     "MatchResult",
     "NO_HEADERS",
+    "is_url",
     "parse_action",
     "parse_filter",
 ]
@@ -142,7 +143,7 @@ class _Parser:
         return _Call(name.text, tuple(args), tuple(kwargs), name.pos)
 
     def finish(self) -> None:
-        if self.tok.kind == "name" and self.tok.text.lower() in KEYWORDS:
+        if self.tok.kind == "name" and self.tok.text.lower() in KEYWORDS and self.tok.text not in KEYWORDS:
             raise ExpressionError(f"unknown operator {self.tok.text!r} (operators are lowercase: and, or, not)", self.tok.pos)
         if self.tok.kind != "end":
             raise ExpressionError(f"unexpected {self.tok.text!r} after the end of the {self.what}", self.tok.pos)
@@ -172,7 +173,7 @@ class MatchContext:
     :param recipient: the envelope recipient being routed.
     :param headers: the message's headers (:data:`NO_HEADERS` when only an address is known).
     :param earlier_match: whether an earlier route already matched this recipient (for ``catch_all``).
-    :param timeout: seconds this evaluation may spend in regular expressions.
+    :param timeout: seconds each filter function may spend in its regular expression.
     """
 
     recipient: str
@@ -263,7 +264,6 @@ def _shorten(value: str, limit: int = 80) -> str:
 class _Evaluation:
     def __init__(self, ctx: MatchContext) -> None:
         self.ctx = ctx
-        self.deadline = time.monotonic() + ctx.timeout
         self.reasons: list[str] = []
         self.timed_out: list[str] = []
 
@@ -301,8 +301,11 @@ class _Evaluation:
             if not subjects:
                 self.reasons.append(f"{call.source()}: the message has no {what}")
                 return False, None
+        # Each function gets the whole budget (a timeout in one operand must not starve the
+        # others), spent across all the header's values.
+        deadline = time.monotonic() + self.ctx.timeout
         for value in subjects:
-            remaining = self.deadline - time.monotonic()
+            remaining = deadline - time.monotonic()
             try:
                 if remaining <= 0:
                     raise TimeoutError

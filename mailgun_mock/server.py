@@ -49,9 +49,19 @@ class _Server(ThreadedWSGIServer):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
         self._wake_r, self._wake_w = socket.socketpair()
         self._stopping = False
+        super().__init__(*args, **kwargs)
+
+    @classmethod
+    def bind(cls, host: str, port: int, app: Any) -> _Server:
+        """Bind and listen here, raising ``OSError`` for a busy port (werkzeug would ``sys.exit``)."""
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.create_server((host, port), family=family, backlog=128)
+        try:
+            return cls(host, listener.getsockname()[1], app, handler=_RequestHandler, fd=listener.fileno())
+        finally:
+            listener.close()  # the server holds its own duplicate of the descriptor
 
     def serve_until_stopped(self) -> None:
         with selectors.DefaultSelector() as selector:
@@ -66,8 +76,8 @@ class _Server(ThreadedWSGIServer):
         self._stopping = True
         self._wake_w.send(b"x")
 
-    def server_close(self) -> None:
-        super().server_close()
+    def close(self) -> None:
+        self.server_close()
         self._wake_r.close()
         self._wake_w.close()
 
@@ -98,10 +108,10 @@ class MailgunMock:
         """Bind (in the caller's thread, so a busy port fails here) and serve on a daemon thread."""
         if self._server is not None:
             raise RuntimeError("this MailgunMock is already running")
-        server = _Server(self.config.host, self.config.port, self.app, handler=_RequestHandler)
+        server = _Server.bind(self.config.host, self.config.port, self.app)
         self._server = server
         self._thread = threading.Thread(
-            target=server.serve_until_stopped, name=f"mailgun-mock:{server.server_port}", daemon=True
+            target=server.serve_until_stopped, name=f"mailgun-mock:{server.port}", daemon=True
         )
         self._thread.start()
         return self
@@ -113,7 +123,7 @@ class MailgunMock:
             return
         server.request_stop()
         thread.join()
-        server.server_close()
+        server.close()
         self._server = self._thread = None
 
     def __enter__(self) -> MailgunMock:
@@ -136,7 +146,7 @@ class MailgunMock:
         """The bound port (the free one picked when ``port=0``)."""
         if self._server is None:
             raise RuntimeError("the server is not running: call start() first")
-        return int(self._server.server_port)
+        return int(self._server.port)
 
     @property
     def url(self) -> str:

@@ -1,0 +1,91 @@
+"""Shared fixtures: every API test runs twice, through Flask's test client and over real HTTP."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from mailgun_mock.app import create_app
+from mailgun_mock.backend import Backend
+from mailgun_mock.config import Config
+from mailgun_mock.server import MailgunMock
+
+
+@dataclasses.dataclass
+class Reply:
+    """One HTTP answer, the same shape whichever transport carried it."""
+
+    status: int
+    headers: dict[str, str]
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8")
+
+    def json(self) -> Any:
+        import json
+
+        return json.loads(self.content)
+
+
+class Api:
+    """A tiny client for the mock's HTTP surface, authenticated unless told otherwise.
+
+    :param transport: ``"test_client"`` (Flask's, in-process) or ``"http"`` (the real threaded server).
+    """
+
+    def __init__(self, transport: str, backend: Backend, url: str, test_client: Any = None) -> None:
+        self.transport = transport
+        self.backend = backend
+        self.url = url
+        self.auth: tuple[str, str] | None = ("api", backend.config.api_key)
+        self._client = test_client
+        self._session = requests.Session()
+
+    def request(self, method: str, path: str, *, auth: Any = "default", **kwargs: Any) -> Reply:
+        auth = self.auth if auth == "default" else auth
+        if self.transport == "http":
+            r = self._session.request(method, self.url + path, auth=auth, timeout=10, **kwargs)
+            return Reply(r.status_code, dict(r.headers), r.content)
+        # Build the request with requests, so both transports send byte-identical bodies.
+        prepared = requests.Request(method, "http://localhost" + path, auth=auth, **kwargs).prepare()
+        headers = {k: v for k, v in prepared.headers.items() if k.lower() != "content-length"}
+        body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
+        r = self._client.open(prepared.path_url, method=method, headers=headers, data=body or b"")
+        return Reply(r.status_code, dict(r.headers), r.get_data())
+
+    def get(self, path: str, **kw: Any) -> Reply:
+        return self.request("GET", path, **kw)
+
+    def post(self, path: str, **kw: Any) -> Reply:
+        return self.request("POST", path, **kw)
+
+    def put(self, path: str, **kw: Any) -> Reply:
+        return self.request("PUT", path, **kw)
+
+    def delete(self, path: str, **kw: Any) -> Reply:
+        return self.request("DELETE", path, **kw)
+
+
+@pytest.fixture
+def backend() -> Backend:
+    """A fresh backend with the default config."""
+    return Backend(Config())
+
+
+@pytest.fixture(params=["test_client", "http"])
+def api(request: pytest.FixtureRequest) -> Iterator[Api]:
+    """The mock's HTTP API, once through Flask's test client and once through the real server."""
+    if request.param == "http":
+        mock: MailgunMock = request.getfixturevalue("mailgun_mock")
+        yield Api("http", mock.backend, mock.url)
+    else:
+        backend = Backend(Config())
+        app = create_app(backend)
+        app.testing = False  # exercise the real error handlers, as the server does
+        yield Api("test_client", backend, "", app.test_client())

@@ -1,0 +1,137 @@
+"""The mailgun-mock command: serve prints where it listens, honours flags and env, stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import re
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+
+class Serving:
+    """A `mailgun-mock serve` child process and what it printed."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("MAILGUN_MOCK_")}
+        full_env.update(env or {})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mailgun_mock", "serve", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=full_env,
+        )
+        self.lines: list[str] = []
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:  # type: ignore[union-attr]
+            self._queue.put(line)
+        self._queue.put(None)
+
+    def read_until(self, pattern: str, timeout: float = 20) -> re.Match[str]:
+        """Read stdout lines until one matches ``pattern``."""
+        for line in self.lines:
+            if m := re.search(pattern, line):
+                return m
+        while True:
+            try:
+                line = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                raise AssertionError(f"no line matching {pattern!r} in {self.lines}") from None
+            if line is None:
+                raise AssertionError(f"process ended; stdout {self.lines}")
+            self.lines.append(line)
+            if m := re.search(pattern, line):
+                return m
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=20)
+        self._reader.join(timeout=20)
+        while (line := self._queue.get_nowait() if not self._queue.empty() else None) is not None:
+            self.lines.append(line)
+        return code
+
+
+@pytest.fixture
+def serve() -> Iterator[type[Serving]]:
+    started: list[Serving] = []
+
+    class Tracked(Serving):
+        def __init__(self, *args: str, **kwargs: dict[str, str]) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            started.append(self)
+
+    yield Tracked
+    for s in started:
+        if s.proc.poll() is None:
+            s.proc.kill()
+        s.proc.wait()
+        for stream in (s.proc.stdout, s.proc.stderr):
+            stream.close()  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_cli_serve_prints_url_and_keys_and_stops_on_signal(serve: type[Serving], sig: int) -> None:
+    """serve prints the URL and both keys, serves the API there, and exits 0 on SIGTERM or Ctrl-C."""
+    s = serve("--port", "0", "--api-key", "key-cli", "--signing-key", "sign-cli")
+    url = s.read_until(r"serving the Mailgun API on (http://127\.0\.0\.1:\d+)").group(1)
+    s.read_until(r"API key:\s+key-cli")
+    s.read_until(r"Signing key:\s+sign-cli")
+    assert requests.get(f"{url}/mock/health", timeout=5).status_code == 200
+    assert requests.get(f"{url}/v3/routes", auth=("api", "key-cli"), timeout=5).status_code == 200
+    assert requests.get(f"{url}/v3/routes", auth=("api", "other"), timeout=5).status_code == 401
+    assert s.stop(sig) == 0
+    assert "mailgun-mock stopped." in "".join(s.lines)
+
+
+def test_cli_serve_reads_env_twins(serve: type[Serving]) -> None:
+    """MAILGUN_MOCK_API_KEY, _SIGNING_KEY and _PORT configure serve when no flag is given."""
+    s = serve(env={"MAILGUN_MOCK_API_KEY": "key-env", "MAILGUN_MOCK_SIGNING_KEY": "sign-env", "MAILGUN_MOCK_PORT": "0"})
+    url = s.read_until(r"on (http://\S+)").group(1)
+    s.read_until(r"API key:\s+key-env")
+    s.read_until(r"Signing key:\s+sign-env")
+    assert requests.get(f"{url}/v3/routes", auth=("api", "key-env"), timeout=5).status_code == 200
+    assert s.stop() == 0
+
+
+def test_cli_flag_beats_env(serve: type[Serving]) -> None:
+    """A flag wins over its environment twin."""
+    s = serve("--port", "0", "--api-key", "key-flag", env={"MAILGUN_MOCK_API_KEY": "key-env"})
+    s.read_until(r"API key:\s+key-flag")
+    assert s.stop() == 0
+
+
+def test_cli_bad_env_value_exits_2_with_message() -> None:
+    """An unusable value exits 2 and says which variable is wrong."""
+    env = {**os.environ, "MAILGUN_MOCK_PORT": "eighty"}
+    done = subprocess.run([sys.executable, "-m", "mailgun_mock", "serve"], capture_output=True, text=True, env=env, timeout=30)
+    assert done.returncode == 2
+    assert "MAILGUN_MOCK_PORT must be a number, got 'eighty'" in done.stderr
+
+
+def test_cli_busy_port_exits_1_with_message() -> None:
+    """A port already in use exits 1 with a message instead of a traceback."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "mailgun_mock", "serve", "--port", str(port)],
+                              capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_cli_requires_a_command() -> None:
+    """Without a subcommand the CLI prints usage and exits 2."""
+    done = subprocess.run([sys.executable, "-m", "mailgun_mock"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert "usage: mailgun-mock" in done.stderr

@@ -1,0 +1,51 @@
+"""Config: defaults, the MAILGUN_MOCK_* environment, and refusing unusable values."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailgun_mock.config import DEFAULT_API_KEY, Config, ConfigError
+
+
+def test_config_defaults_bind_loopback() -> None:
+    """By default the mock binds 127.0.0.1 on a free port with the documented keys."""
+    config = Config()
+    assert (config.host, config.port, config.api_key) == ("127.0.0.1", 0, DEFAULT_API_KEY)
+    assert config.signing_key != config.api_key
+
+
+def test_config_reads_env_twins() -> None:
+    """Each field is read from MAILGUN_MOCK_<FIELD>, converted to the field's type."""
+    env = {"MAILGUN_MOCK_HOST": "0.0.0.0", "MAILGUN_MOCK_PORT": "8123", "MAILGUN_MOCK_API_KEY": "k",
+           "MAILGUN_MOCK_SIGNING_KEY": "s", "MAILGUN_MOCK_REGEX_TIMEOUT": "0.2", "UNRELATED": "x"}
+    config = Config.from_env(env)
+    assert (config.host, config.port, config.api_key, config.signing_key, config.regex_timeout) == (
+        "0.0.0.0", 8123, "k", "s", 0.2)
+
+
+def test_config_overrides_beat_env_and_none_is_ignored() -> None:
+    """Explicit values (CLI flags) win over the environment; None means 'not given'."""
+    config = Config.from_env({"MAILGUN_MOCK_PORT": "8123", "MAILGUN_MOCK_API_KEY": "env"}, port=9000, api_key=None)
+    assert (config.port, config.api_key) == (9000, "env")
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MAILGUN_MOCK_PORT": "http"}, "MAILGUN_MOCK_PORT must be a number"),
+        ({"MAILGUN_MOCK_PORT": "70000"}, "port must be between 0 and 65535"),
+        ({"MAILGUN_MOCK_API_KEY": ""}, "api_key must be a non-empty single-line string"),
+        ({"MAILGUN_MOCK_SIGNING_KEY": "a\nb"}, "signing_key must be a non-empty single-line string"),
+        ({"MAILGUN_MOCK_REGEX_TIMEOUT": "0"}, "regex_timeout must be positive"),
+    ],
+)
+def test_config_refuses_bad_values(env: dict[str, str], message: str) -> None:
+    """A value that cannot work is a ConfigError naming it."""
+    with pytest.raises(ConfigError, match=message):
+        Config.from_env(env)
+
+
+def test_config_refuses_unknown_override() -> None:
+    """An unknown field name is a ConfigError, not a silent no-op."""
+    with pytest.raises(ConfigError, match="colour"):
+        Config.from_env({}, colour="blue")
