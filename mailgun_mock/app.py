@@ -33,16 +33,20 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     :param backend: the state and operations to serve (a new one by default).
     :param config: the configuration (the backend's by default).
     """
-    from .api import mock, routes
+    from .api import events, messages, mock, routes
 
     config = config or (backend.config if backend else Config())
     backend = backend or Backend(config)
     app = Flask("mailgun_mock", static_folder=None)
     app.extensions["mailgun_mock"] = backend
     app.extensions["mailgun_mock.errors"] = []
+    # Room for a whole message in any of the inbound forms (multipart adds a little).
+    app.config["MAX_CONTENT_LENGTH"] = config.max_message_size * 2 + 65536
+    app.config["MAX_FORM_MEMORY_SIZE"] = config.max_message_size + 65536
     for prefix in API_PREFIXES:
-        name = "routes" if prefix == "/v3" else f"routes_{prefix[1:]}"
-        app.register_blueprint(routes.bp, url_prefix=prefix, name=name)
+        for blueprint in (routes.bp, messages.bp, events.bp):
+            name = blueprint.name if prefix == "/v3" else f"{blueprint.name}_{prefix[1:]}"
+            app.register_blueprint(blueprint, url_prefix=prefix, name=name)
     app.register_blueprint(mock.bp, url_prefix="/mock")
     api_key = config.api_key.encode()
 

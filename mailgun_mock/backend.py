@@ -8,14 +8,21 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+from . import payloads
 from .clock import Clock
 from .config import Config
-from .exceptions import BadRequest, ExpressionError, NotFound
-from .expressions import MatchContext, parse_action, parse_filter
+from .delivery import DeliveryWorker, Transport, Webhook
+from .events import EventQuery, events_response, new_event_id, parse_event_query
+from .exceptions import BadRequest, ExpressionError, NotFound, PayloadTooLarge
+from .expressions import MatchContext, is_url, parse_action, parse_filter
 from .ids import ObjectIds
-from .models import Route
+from .mime import ParsedMessage, build_message
+from .models import DeliveryAttempt, Route, StoredMessage
+from .routing import RecipientPlan, plan_recipient
 from .store import Store
 
 __all__ = ["Backend", "FIELD_LIMIT", "ROUTES_LIMIT_MAX"]
@@ -64,6 +71,7 @@ class Backend:
     :param clock: the mock's clock (real time unless advanced).
     :param ids: the route id generator (a seam for deterministic ids).
     :param store: where state lives.
+    :param transport: how webhooks are POSTed (a seam; real HTTP by default).
     """
 
     def __init__(
@@ -72,11 +80,23 @@ class Backend:
         clock: Clock | None = None,
         ids: ObjectIds | None = None,
         store: Store | None = None,
+        transport: Transport | None = None,
     ) -> None:
         self.config = config or Config()
         self.clock = clock or Clock()
         self.ids = ids or ObjectIds()
         self.store = store or Store()
+        #: The server's own URL, set by the server once bound; storage URLs are built on it.
+        self.server_url = ""
+        self.delivery = DeliveryWorker(
+            self.clock, self.config.signing_key, self.config.retry_schedule, self.config.delivery_timeout,
+            on_attempt=self._record_attempt, transport=transport,
+        )
+
+    @property
+    def base_url(self) -> str:
+        """Where clients reach the mock: ``public_url`` if configured, else the server's URL."""
+        return self.config.public_url or self.server_url or "http://localhost"
 
     # -- routes ---------------------------------------------------------------------------
 
@@ -209,10 +229,238 @@ class Backend:
                 return route
         raise NotFound("Route not found")
 
+    # -- inbound mail ---------------------------------------------------------------------
+
+    def receive_inbound(self, raw: bytes, recipients: Sequence[str] | None = None,
+                        sender: str | None = None) -> dict[str, Any]:
+        """Run one inbound message through the routes, as Mailgun does on receiving it.
+
+        :param raw: the RFC 5322 message.
+        :param recipients: the envelope recipients (default: To, Cc and Bcc).
+        :param sender: the envelope sender (default: the From address).
+        :returns: the inject answer: message id and, per recipient, routes, actions, storage.
+        :raises PayloadTooLarge: over ``max_message_size``; nothing is kept.
+        :raises BadRequest: empty message or no recipient.
+        """
+        if len(raw) > self.config.max_message_size:
+            raise PayloadTooLarge(
+                f"message size {len(raw)} bytes exceeds the {self.config.max_message_size} bytes limit")
+        if not raw.strip():
+            raise BadRequest("the message is empty")
+        msg = ParsedMessage(raw)
+        rcpts = _clean_addresses(recipients) if recipients else msg.addresses("To", "Cc", "Bcc")
+        if not rcpts:
+            raise BadRequest("no recipient: the message has no To, Cc or Bcc address and none was given")
+        for rcpt in rcpts:
+            local, _, host = rcpt.rpartition("@")
+            if not local or not host or any(c.isspace() for c in rcpt):
+                raise BadRequest(f"recipient {rcpt[:100]!r} is not an email address")
+        envelope_sender = sender.strip() if sender is not None else next(iter(msg.addresses("From")), "")
+        message_id = msg.message_id.strip() or f"<{secrets.token_hex(12)}@mailgun-mock.invalid>"
+        routes = self.store.routes()
+        answer = [self._route_recipient(msg, plan_recipient(routes, rcpt, msg, self.config.regex_timeout),
+                                        envelope_sender, message_id) for rcpt in rcpts]
+        return {"id": message_id, "message": "Message received", "recipients": answer}
+
+    def compose_message(self, *, from_: str | None, to: Sequence[str] = (), cc: Sequence[str] = (),
+                        bcc: Sequence[str] = (), subject: str = "", text: str | None = None,
+                        html: str | None = None, attachments: Sequence[tuple[str, bytes, str]] = (),
+                        inline: Sequence[tuple[str, bytes, str]] = (), headers: Sequence[tuple[str, str]] = (),
+                        recipients_given: bool = False) -> tuple[bytes, list[str]]:
+        """Build a message from Mailgun-style send fields; answers it and its envelope recipients
+        (To, Cc and Bcc: Bcc never shows in the headers but belongs in the envelope).
+
+        :raises BadRequest: without ``from``, or without any recipient.
+        """
+        if not from_:
+            raise BadRequest("'from' parameter is missing")
+        if not (to or cc or bcc or recipients_given):
+            raise BadRequest("'to' parameter is missing")
+        raw = build_message(from_=from_, to=list(to), cc=list(cc), subject=subject, text=text, html=html,
+                            attachments=list(attachments), inline=list(inline), headers=list(headers))
+        return raw, [*to, *cc, *bcc]
+
+    def _route_recipient(self, msg: ParsedMessage, plan: RecipientPlan, sender: str, message_id: str) -> dict[str, Any]:
+        now = self.clock.now()
+        rcpt = plan.recipient
+        domain = rcpt.rpartition("@")[2].lower() or "unknown"
+        refs = payloads.route_refs([(r.id, r.expression) for r in plan.matched], rcpt)
+        taken: list[dict[str, Any]] = []
+        stored: StoredMessage | None = None
+        event_message = payloads.event_message(msg) if plan.matched else {}
+        for route, action in plan.actions:
+            if action.kind == "store":
+                if stored is None:
+                    stored = self._store(msg, domain, (rcpt,), sender, message_id, now)
+                url = stored.storage_url(self.base_url)
+                taken.append({"route": route.id, "action": "store", "storage": {"key": stored.key, "url": url}})
+                if action.notify:
+                    fields = payloads.notify_fields(msg, rcpt, sender, domain, url)
+                    hook = self._webhook("notify", action.notify, rcpt, message_id, fields, [], sender,
+                                         event_message, refs, multipart=bool(msg.attachments))
+                    taken.append({"route": route.id, "action": "notify", "url": action.notify, "delivery": hook.id})
+                continue
+            for dest in action.destinations:
+                if is_url(dest):
+                    fields, files = payloads.forward_fields(msg, rcpt, sender, dest)
+                    kind = "forward-mime" if payloads.is_mime_url(dest) else "forward"
+                    hook = self._webhook(kind, dest, rcpt, message_id, fields, files, sender, event_message, refs)
+                    taken.append({"route": route.id, "action": kind, "url": dest, "delivery": hook.id})
+                else:
+                    copy = self._forward_to_address(msg, dest, domain, sender, message_id, refs, now)
+                    taken.append({"route": route.id, "action": "forward", "address": dest,
+                                  "storage": {"key": copy.key, "url": copy.storage_url(self.base_url)}})
+        storage = {"key": stored.key, "url": stored.storage_url(self.base_url)} if stored else None
+        if plan.matched:
+            self.store.add_event(domain, payloads.accepted_event(new_event_id(), now, event_message, rcpt, sender,
+                                                                 refs, storage))
+        if stored is not None and storage is not None:
+            self.store.add_event(domain, payloads.stored_event(new_event_id(), now,
+                                                               payloads.event_message(msg, [rcpt]), storage))
+        return {
+            "recipient": rcpt,
+            "matched": [r.id for r in plan.matched],
+            "routes": [o.to_json() for o in plan.outcomes],
+            "stopped_by": plan.stopped_by,
+            "actions": taken,
+        }
+
+    def _store(self, msg: ParsedMessage, domain: str, recipients: Sequence[str], sender: str, message_id: str,
+               now: float) -> StoredMessage:
+        stored = StoredMessage(
+            key=secrets.token_urlsafe(24), domain=domain, raw=msg.raw, recipients=tuple(recipients),
+            sender=sender, message_id=message_id, stored_at=now, expires_at=now + self.config.retention,
+        )
+        self.store.add_message(stored)
+        return stored
+
+    def _forward_to_address(self, msg: ParsedMessage, address: str, domain: str, sender: str, message_id: str,
+                            refs: list[dict[str, Any]], now: float) -> StoredMessage:
+        # Forwarding to an address is an outgoing message: kept (so it can be fetched or resent)
+        # and shown as accepted then delivered, as Mailgun's own relay would log it.
+        copy = self._store(msg, domain, (address,), sender, message_id, now)
+        storage = {"key": copy.key, "url": copy.storage_url(self.base_url)}
+        block = payloads.event_message(msg)
+        self.store.add_event(domain, payloads.accepted_event(new_event_id(), now, block, address, sender, refs, storage))
+        status = {"code": 250, "message": "OK", "attempt-no": 1, "description": "", "session-seconds": 0.0}
+        self.store.add_event(domain, payloads.delivery_event(
+            new_event_id(), now, delivered=True, permanent=False, recipient=address, sender=sender,
+            target=address, transport="smtp", message=block, routes=refs, status=status))
+        return copy
+
+    def _webhook(self, kind: str, url: str, recipient: str, message_id: str, fields: list[tuple[str, Any]],
+                 files: list[tuple[str, str, bytes, str]], sender: str, message: dict[str, Any],
+                 refs: list[dict[str, Any]], multipart: bool = False) -> Webhook:
+        hook = Webhook(id=secrets.token_hex(8), kind=kind, url=url, recipient=recipient, message_id=message_id,
+                       fields=fields, files=files, multipart=multipart,
+                       context={"sender": sender, "message": message, "routes": refs})
+        return self.delivery.submit(hook)
+
+    def _record_attempt(self, hook: Webhook, attempt: DeliveryAttempt) -> None:
+        self.store.add_attempt(attempt)
+        if hook.kind == "notify":
+            return  # Mailgun logs no delivered/failed event for a store() notification
+        delivered = attempt.outcome == "delivered"
+        status: dict[str, Any] = {
+            "code": attempt.status or 0,
+            "message": "OK" if delivered else (attempt.error or f"HTTP {attempt.status}"),
+            "attempt-no": attempt.attempt,
+            "description": "" if delivered else (attempt.error or f"the receiver answered {attempt.status}"),
+            "session-seconds": round(attempt.duration, 3),
+        }
+        if attempt.next_retry is not None:
+            status["retry-seconds"] = int(attempt.next_retry - attempt.scheduled_at)
+        ctx = hook.context
+        domain = hook.recipient.rpartition("@")[2].lower() or "unknown"
+        self.store.add_event(domain, payloads.delivery_event(
+            new_event_id(), attempt.attempted_at, delivered=delivered, permanent=attempt.outcome in ("failed", "rejected"),
+            recipient=hook.recipient, sender=ctx["sender"], target=hook.url, transport="http",
+            message=ctx["message"], routes=ctx["routes"], status=status))
+
+    def wait_for_first_attempts(self, answer: Mapping[str, Any], timeout: float = 30.0) -> None:
+        """Block until every webhook an inject answer lists has had its first attempt."""
+        ids = {a["delivery"] for r in answer["recipients"] for a in r["actions"] if "delivery" in a}
+        self.delivery.wait_first_attempts(ids, timeout)
+
+    def list_deliveries(self) -> list[DeliveryAttempt]:
+        """``GET /mock/deliveries``: every webhook attempt, oldest first."""
+        return self.store.attempts()
+
+    # -- stored messages ------------------------------------------------------------------
+
+    def get_stored_message(self, domain: str, key: str) -> StoredMessage:
+        """The stored message, unless unknown, deleted or past retention.
+
+        :raises NotFound: ``Message not found``.
+        """
+        message = self.store.get_message(key, self.clock.now())
+        if message is None or message.domain != domain.lower():
+            raise NotFound("Message not found")
+        return message
+
+    def stored_message_json(self, domain: str, key: str, raw_mime: bool = False) -> dict[str, Any]:
+        """``GET /v3/domains/<domain>/messages/<key>``: JSON, or JSON with ``body-mime``."""
+        stored = self.get_stored_message(domain, key)
+        msg = ParsedMessage(stored.raw)
+        if raw_mime:
+            return payloads.stored_mime_json(msg, stored.recipients, stored.sender)
+        return payloads.stored_json(msg, stored.recipients, stored.sender, stored.storage_url(self.base_url))
+
+    def get_attachment(self, domain: str, key: str, index: str) -> tuple[bytes, str, str]:
+        """``GET …/attachments/<n>``: the bytes, content type and filename of attachment ``n`` (from 0).
+
+        :raises NotFound: for an unknown message or an index out of range.
+        """
+        stored = self.get_stored_message(domain, key)
+        attachments = ParsedMessage(stored.raw).attachments
+        if not index.isdigit() or int(index) >= len(attachments):
+            raise NotFound("Attachment not found")
+        attachment = attachments[int(index)]
+        return attachment.content, attachment.content_type, attachment.filename
+
+    def delete_stored_message(self, domain: str, key: str) -> None:
+        """``DELETE`` a stored message (documented by the store() announcement).
+
+        :raises NotFound: ``Message not found``.
+        """
+        self.get_stored_message(domain, key)
+        self.store.delete_message(key)
+
+    # -- events ---------------------------------------------------------------------------
+
+    def list_events(self, domain: str, params: Mapping[str, Any] | None, token: str | None = None) -> dict[str, Any]:
+        """``GET /v3/<domain>/events[/<token>]``: one page with its four paging links."""
+        now = self.clock.now()
+        query: EventQuery | None = parse_event_query(params or {}, now) if token is None else None
+        return self.store.events_response(domain, query, token, self.base_url, now)
+
     # -- the mock itself ------------------------------------------------------------------
 
+    def advance_clock(self, seconds: float) -> float:
+        """Move the mock's clock forward and run every webhook attempt that fell due; answers the new time."""
+        now = self.clock.advance(seconds)
+        self.delivery.run_due()
+        self.store.expire_messages(self.clock.now())
+        return now
+
     def reset(self) -> None:
-        """Forget every route (and all other state); keep the configuration."""
+        """Forget all state (routes, messages, events, deliveries, clock offset); keep the configuration."""
+        self.delivery.clear()
         self.store.clear()
         self.clock.reset()
         log.info("state reset")
+
+    def close(self) -> None:
+        """Stop the delivery threads."""
+        self.delivery.stop()
+
+
+def _clean_addresses(values: Sequence[str]) -> list[str]:
+    """Envelope recipients given as a list, each possibly comma-separated; deduplicated, order kept."""
+    seen: dict[str, str] = {}
+    for value in values:
+        for part in value.split(","):
+            address = part.strip().strip("<>").strip()
+            if address and address.lower() not in seen:
+                seen[address.lower()] = address
+    return list(seen.values())

@@ -7,13 +7,15 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["Config", "ConfigError", "DEFAULT_API_KEY", "DEFAULT_SIGNING_KEY", "ENV_PREFIX"]
+__all__ = ["Config", "ConfigError", "DEFAULT_API_KEY", "DEFAULT_SIGNING_KEY", "ENV_PREFIX", "parse_schedule"]
 
 ENV_PREFIX = "MAILGUN_MOCK_"
 # Fixed defaults rather than random ones: a dev server restarted with the same command keeps
 # working with the app already configured for it. They look like Mailgun's key formats.
 DEFAULT_API_KEY = "key-mailgunmock0000000000000000000"
 DEFAULT_SIGNING_KEY = "mailgunmock-signing-key-00000000"
+#: Mailgun's documented retry delays for route webhooks: 10m, 10m, 15m, 30m, 1h, 2h, 4h.
+DEFAULT_RETRY_SCHEDULE = (600.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0)
 
 
 class ConfigError(ValueError):
@@ -29,6 +31,12 @@ class Config:
     :param api_key: the password of HTTP Basic auth (user ``api``).
     :param signing_key: the webhook signing key, separate from the API key as in Mailgun.
     :param regex_timeout: seconds one filter function may spend matching its regular expression.
+    :param public_url: base of storage and paging URLs when the mock sits behind a proxy
+        (default: the server's own URL).
+    :param retention: seconds a stored message is kept (Mailgun: 3 days).
+    :param retry_schedule: seconds between webhook attempts after a failure.
+    :param delivery_timeout: seconds one webhook attempt may take.
+    :param max_message_size: largest message accepted, in bytes (Mailgun: 25 MB).
     """
 
     host: str = "127.0.0.1"
@@ -36,6 +44,11 @@ class Config:
     api_key: str = DEFAULT_API_KEY
     signing_key: str = DEFAULT_SIGNING_KEY
     regex_timeout: float = 0.05
+    public_url: str = ""
+    retention: float = 3 * 24 * 3600
+    retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
+    delivery_timeout: float = 10.0
+    max_message_size: int = 25 * 1024 * 1024
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -44,8 +57,14 @@ class Config:
             value = getattr(self, name)
             if not value or any(c in value for c in "\r\n"):
                 raise ConfigError(f"{name} must be a non-empty single-line string")
-        if self.regex_timeout <= 0:
-            raise ConfigError("regex_timeout must be positive")
+        for name in ("regex_timeout", "retention", "delivery_timeout", "max_message_size"):
+            if not getattr(self, name) > 0:
+                raise ConfigError(f"{name} must be positive")
+        if any(not delay >= 0 for delay in self.retry_schedule):
+            raise ConfigError("retry_schedule must hold non-negative numbers of seconds")
+        if self.public_url and not self.public_url.startswith(("http://", "https://")):
+            raise ConfigError(f"public_url must start with http:// or https://, got {self.public_url!r}")
+        object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
@@ -75,6 +94,14 @@ class Config:
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
 
 
+def parse_schedule(text: str) -> tuple[float, ...]:
+    """Read a retry schedule written as comma-separated seconds, e.g. ``"600,600,900"`` (``""`` = no retries)."""
+    try:
+        return tuple(float(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"a retry schedule is comma-separated seconds, got {text!r}") from None
+
+
 def _convert(field: dataclasses.Field[Any], raw: str, source: str) -> Any:
     kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
     try:
@@ -84,4 +111,6 @@ def _convert(field: dataclasses.Field[Any], raw: str, source: str) -> Any:
             return float(raw)
     except ValueError:
         raise ConfigError(f"{source} must be a number, got {raw!r}") from None
+    if kind.startswith("tuple"):
+        return parse_schedule(raw)
     return raw

@@ -6,6 +6,9 @@ import logging
 import selectors
 import socket
 import threading
+from collections.abc import Sequence
+from email.message import EmailMessage, Message
+from email.policy import SMTP
 from types import TracebackType
 from typing import Any
 
@@ -114,6 +117,7 @@ class MailgunMock:
             target=server.serve_until_stopped, name=f"mailgun-mock:{server.port}", daemon=True
         )
         self._thread.start()
+        self.backend.server_url = self.url
         return self
 
     def stop(self) -> None:
@@ -124,6 +128,7 @@ class MailgunMock:
         server.request_stop()
         thread.join()
         server.close()
+        self.backend.close()
         self._server = self._thread = None
 
     def __enter__(self) -> MailgunMock:
@@ -178,8 +183,59 @@ class MailgunMock:
         self.app.extensions["mailgun_mock.errors"].clear()
 
     def advance_clock(self, seconds: float) -> float:
-        """Move the mock's clock forward; answers the new time."""
-        return self.backend.clock.advance(seconds)
+        """Move the mock's clock forward and run every webhook retry that fell due; answers the new time."""
+        return self.backend.advance_clock(seconds)
+
+    def inject(self, message: bytes | str | EmailMessage | Message | None = None, *,
+               recipients: Sequence[str] | None = None, sender: str | None = None, wait: bool = True,
+               **fields: Any) -> dict[str, Any]:
+        """Deliver one inbound message to the routes, as ``POST /mock/inbound`` does.
+
+        ::
+
+            mock.inject(raw_bytes)
+            mock.inject(email_message, recipients=["support@example.com"])
+            mock.inject(from_="Bob <bob@example.net>", to=["support@example.com"], subject="Hi", text="Hello")
+
+        :param message: the raw message, or an ``email.message`` object; omit it to build one from
+            ``fields`` (``from_``, ``to``, ``cc``, ``bcc``, ``subject``, ``text``, ``html``,
+            ``attachments`` and ``inline`` as ``(filename, bytes, content_type)``, ``headers``).
+        :param recipients: the envelope recipients (default: To, Cc and Bcc).
+        :param sender: the envelope sender (default: the From address).
+        :param wait: return only after the first attempt of every webhook it caused.
+        :returns: the inject answer (message id; per recipient the routes, actions and storage).
+        """
+        if message is None:
+            message, envelope = self.backend.compose_message(**fields)
+            recipients = recipients or envelope
+        elif fields:
+            raise TypeError("give either a message or fields to build one, not both")
+        if isinstance(message, Message):
+            message = message.as_bytes(policy=SMTP)
+        elif isinstance(message, str):
+            message = message.encode("utf-8")
+        answer = self.backend.receive_inbound(message, recipients, sender)
+        if wait:
+            self.backend.wait_for_first_attempts(answer)
+        return answer
+
+    @property
+    def deliveries(self) -> list[dict[str, Any]]:
+        """Every webhook delivery attempt so far, oldest first (as ``GET /mock/deliveries``)."""
+        return [a.to_json() for a in self.backend.list_deliveries()]
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        """Every event of every domain, oldest first."""
+        return self.backend.store.all_events()
+
+    def stored_message(self, url_or_key: str) -> dict[str, Any]:
+        """A stored message's JSON, by its storage URL or key (as ``GET`` on the URL answers it)."""
+        key = url_or_key.rstrip("/").rpartition("/")[2]
+        for message in self.backend.store.messages():
+            if message.key == key:
+                return self.backend.stored_message_json(message.domain, key)
+        raise KeyError(f"no stored message {key!r}")
 
     def raise_errors(self) -> None:
         """Re-raise, in the caller's thread, the first error a request hit on the server thread.

@@ -89,3 +89,12 @@ def api(request: pytest.FixtureRequest) -> Iterator[Api]:
         app = create_app(backend)
         app.testing = False  # exercise the real error handlers, as the server does
         yield Api("test_client", backend, "", app.test_client())
+
+
+
+@pytest.fixture
+def receiver(httpserver: Any) -> Iterator[Any]:
+    """pytest-httpserver's server as the application's webhook endpoint; closes what it received."""
+    yield httpserver
+    for received, _ in httpserver.log:
+        received.close()  # their spooled upload files

@@ -12,13 +12,18 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "mailgun_mock"
 
 # Lower numbers are lower layers; a module may import only from strictly lower layers
 # (api blueprints may also use api.common). Every module must be listed here.
+# Deviations from STYLE.md's picture, where a real dependency asks for them: the store holds
+# event logs (events.py), payloads and routing build on mime/expressions, and the backend owns
+# the delivery worker, so delivery sits just below it.
 LAYERS = {
     "exceptions": 0,
     "models": 1, "config": 1,
     "stripping": 1.5,
-    "expressions": 2, "mime": 2, "signing": 2, "store": 2, "clock": 2, "ids": 2,
-    "backend": 3, "delivery": 3,
-    "api": 4, "api.common": 4, "api.routes": 4.5, "api.mock": 4.5,
+    "expressions": 2, "mime": 2, "signing": 2, "clock": 2, "ids": 2, "events": 2,
+    "store": 2.5, "payloads": 2.5, "routing": 2.5,
+    "delivery": 2.8,
+    "backend": 3,
+    "api": 4, "api.common": 4, "api.routes": 4.5, "api.mock": 4.5, "api.messages": 4.5, "api.events": 4.5,
     "app": 5,
     "server": 6, "smtp": 6,
     "cli": 7, "pytest_plugin": 7, "__main__": 8,

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
 
 from ..exceptions import BadRequest
-from .common import backend
+from .common import backend, params
 
 bp = Blueprint("mock", __name__)
 
 #: Endpoints that answer without an API key.
 PUBLIC_ENDPOINTS = frozenset({"mock.health"})
+_TRUE = ("1", "true", "yes", "on")
 
 
 @bp.get("/health")
@@ -34,11 +36,52 @@ def read_clock() -> ResponseReturnValue:
 @bp.post("/clock")
 def advance_clock() -> ResponseReturnValue:
     body = request.get_json(silent=True)
-    raw = body.get("advance") if isinstance(body, dict) else request.values.get("advance")
+    raw = body.get("advance") if isinstance(body, dict) else params().get("advance")
     try:
         seconds = float(raw)  # type: ignore[arg-type]
-        backend().clock.advance(seconds)
+        if not 0 <= seconds < float("inf"):
+            raise ValueError
     except (TypeError, ValueError):
         raise BadRequest("'advance' must be a non-negative number of seconds") from None
+    backend().advance_clock(seconds)
     clock = backend().clock
     return jsonify(now=clock.now(), offset=clock.offset)
+
+
+@bp.post("/inbound")
+def inbound() -> ResponseReturnValue:
+    form = params()
+    recipients = form.getlist("recipient") or None
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        message = request.files.get("message")
+        if message is not None:
+            raw = message.read()
+        else:
+            raw, envelope = _build_from_fields(form)
+            recipients = recipients or envelope
+    else:
+        raw = request.get_data()
+    answer = backend().receive_inbound(raw, recipients, form.get("sender"))
+    if form.get("wait", "").lower() in _TRUE:
+        backend().wait_for_first_attempts(answer)
+    return jsonify(answer)
+
+
+def _build_from_fields(form: MultiDict[str, str]) -> tuple[bytes, list[str]]:
+    """A message from Mailgun-style send fields, and its envelope recipients."""
+    return backend().compose_message(
+        from_=form.get("from"), to=form.getlist("to"), cc=form.getlist("cc"), bcc=form.getlist("bcc"),
+        subject=form.get("subject", ""), text=form.get("text"), html=form.get("html"),
+        attachments=[(f.filename or "attachment", f.read(), f.mimetype or "application/octet-stream")
+                     for f in request.files.getlist("attachment")],
+        inline=[(f.filename or "inline", f.read(), f.mimetype or "application/octet-stream")
+                for f in request.files.getlist("inline")],
+        headers=[(k[2:], v) for k, v in form.items(multi=True) if k.startswith("h:") and len(k) > 2],
+        recipients_given=bool(form.getlist("recipient")),
+    )
+
+
+@bp.get("/deliveries")
+def deliveries() -> ResponseReturnValue:
+    attempts = backend().list_deliveries()
+    return jsonify(items=[a.to_json() for a in attempts], total_count=len(attempts))

@@ -1,0 +1,716 @@
+"""Events: ids, query parsing, the filter language, the ordered log, paging walks and page tokens."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import zlib
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mailgun_mock.events import (
+    LIMIT_MAX,
+    EventLog,
+    EventQuery,
+    PageState,
+    decode_page_token,
+    encode_page_token,
+    events_response,
+    new_event_id,
+    parse_event_query,
+)
+from mailgun_mock.exceptions import BadRequest
+
+NOW = 1_700_000_000.0
+BASE = "http://127.0.0.1:5000"
+DOMAIN = "mg.example.com"
+
+
+def make_event(
+    timestamp: float,
+    event: str = "delivered",
+    recipient: str | None = "bob@example.com",
+    subject: str = "Hello",
+    **extra: Any,
+) -> dict[str, Any]:
+    """An event in Mailgun's shape; ``extra`` overrides top-level keys or (``message_*``) message keys."""
+    message: dict[str, Any] = {
+        "headers": {
+            "to": "Bob <bob@example.com>",
+            "message-id": f"{timestamp}.1@{DOMAIN}",
+            "from": "Alice Sender <alice@example.org>",
+            "subject": subject,
+        },
+        "attachments": [],
+        "recipients": ["bob@example.com"],
+        "size": 586,
+    }
+    for key in [k for k in extra if k.startswith("message_")]:
+        message[key[len("message_"):].replace("_", "-")] = extra.pop(key)
+    data: dict[str, Any] = {
+        "event": event,
+        "id": new_event_id(),
+        "timestamp": timestamp,
+        "log-level": "info",
+        "message": message,
+        "tags": [],
+        "user-variables": {},
+    }
+    if recipient is not None:
+        data["recipient"] = recipient
+        data["recipient-domain"] = recipient.rpartition("@")[2]
+    data.update(extra)
+    return data
+
+
+def log_of(*events: dict[str, Any]) -> EventLog:
+    log = EventLog()
+    for event in events:
+        log.append(event)
+    return log
+
+
+def stamps(events: list[dict[str, Any]]) -> list[float]:
+    return [event["timestamp"] for event in events]
+
+
+def query(**params: Any) -> EventQuery:
+    return parse_event_query(params, NOW)
+
+
+def token_of(url: str) -> str:
+    prefix = f"{BASE}/v3/{DOMAIN}/events/"
+    assert url.startswith(prefix)
+    return url[len(prefix):]
+
+
+def follow(body: dict[str, Any], link: str, log: EventLog) -> dict[str, Any]:
+    return events_response(log, None, token_of(body["paging"][link]), BASE, DOMAIN, NOW)
+
+
+def walk_next(log: EventLog, q: EventQuery) -> tuple[list[list[float]], dict[str, Any]]:
+    """Every page from the first until the first empty one; answers the pages and that empty page."""
+    body = events_response(log, q, None, BASE, DOMAIN, NOW)
+    pages = []
+    while body["items"]:
+        pages.append(stamps(body["items"]))
+        assert len(pages) < 1000
+        body = follow(body, "next", log)
+    return pages, body
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def test_new_event_id_is_22_url_safe_characters_of_16_random_bytes() -> None:
+    """An event id is 22 URL-safe base64 characters that decode to 16 bytes, fresh each time."""
+    ids = {new_event_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    for event_id in ids:
+        assert re.fullmatch(r"[A-Za-z0-9_-]{22}", event_id)
+        assert len(base64.urlsafe_b64decode(event_id + "==")) == 16
+
+
+# --------------------------------------------------------------------------- query parsing
+
+
+def test_parse_event_query_defaults_to_descending_from_now() -> None:
+    """No parameters: descending from now, no end (down to the retention horizon), 100 per page, no filters."""
+    assert query() == EventQuery(begin=NOW, end=None, ascending=False, limit=100, filters=())
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Fri, 3 May 2013 09:00:00 -0000", 1367571600.0),
+        ("Mon, 2 Jan 2006 15:04:05 -0700", 1136239445.0),
+        ("Fri, 03 May 2013 09:00:00 GMT", 1367571600.0),
+        ("1367571600", 1367571600.0),
+        ("1529692198.691758", 1529692198.691758),
+    ],
+)
+def test_parse_event_query_reads_rfc2822_and_epoch_dates(text: str, expected: float) -> None:
+    """begin and end take RFC 2822 dates (any zone) or epoch seconds, integer or fractional."""
+    assert query(begin=text, ascending="yes").begin == pytest.approx(expected)
+    assert query(end=text, ascending="no").end == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("value", ["yesterday", "2013-05-03", "-5", "1e9", "Fri, 3 May 99999 09:00:00 -0000", ""])
+@pytest.mark.parametrize("name", ["begin", "end"])
+def test_parse_event_query_refuses_bad_dates_naming_parameter_and_value(name: str, value: str) -> None:
+    """An unreadable begin or end is a 400 that names the parameter and quotes the value."""
+    with pytest.raises(BadRequest, match=f"Invalid '{name}' parameter {re.escape(repr(value))}: expected an RFC 2822"):
+        query(**{name: value})
+
+
+@pytest.mark.parametrize(("text", "ascending"), [("yes", True), ("no", False), ("true", True), ("FALSE", False)])
+def test_parse_event_query_reads_ascending(text: str, ascending: bool) -> None:
+    """ascending takes yes/no (and true/false, any case)."""
+    assert query(ascending=text, begin="1000").ascending is ascending
+
+
+def test_parse_event_query_refuses_bad_ascending() -> None:
+    """Any other ascending value is a 400 naming the parameter."""
+    with pytest.raises(BadRequest, match="Invalid 'ascending' parameter 'maybe': expected 'yes' or 'no'"):
+        query(ascending="maybe")
+
+
+def test_parse_event_query_takes_direction_from_begin_and_end() -> None:
+    """With both bounds, an end before the begin means descending and an end after it ascending."""
+    assert query(begin="2000", end="1000") == EventQuery(begin=2000.0, end=1000.0, ascending=False)
+    assert query(begin="1000", end="2000") == EventQuery(begin=1000.0, end=2000.0, ascending=True)
+    assert query(begin="1000", end="2000", ascending="yes").ascending is True
+
+
+@pytest.mark.parametrize(("begin", "end", "ascending"), [("1000", "2000", "no"), ("2000", "1000", "yes")])
+def test_parse_event_query_refuses_ascending_that_contradicts_the_range(begin: str, end: str, ascending: str) -> None:
+    """An ascending flag that disagrees with begin/end is a 400."""
+    with pytest.raises(BadRequest, match="The 'ascending' parameter contradicts 'begin' and 'end'"):
+        query(begin=begin, end=end, ascending=ascending)
+
+
+def test_parse_event_query_open_ranges() -> None:
+    """ascending=yes alone starts at the oldest event; a lone begin pages down; a lone past end pages down from now."""
+    assert query(ascending="yes") == EventQuery(begin=None, end=None, ascending=True)
+    assert query(begin="1000") == EventQuery(begin=1000.0, end=None, ascending=False)
+    assert query(end="1000") == EventQuery(begin=NOW, end=1000.0, ascending=False)
+    assert query(end="1000", ascending="yes") == EventQuery(begin=None, end=1000.0, ascending=True)
+
+
+@pytest.mark.parametrize(("text", "limit"), [("1", 1), ("300", 300), (" 42 ", 42)])
+def test_parse_event_query_reads_limit(text: str, limit: int) -> None:
+    """limit takes an integer from 1 to 300."""
+    assert query(limit=text).limit == limit
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("301", "The 'limit' parameter can't be larger than 300"),
+        ("0", "The 'limit' parameter must be at least 1"),
+        ("-3", "The 'limit' parameter must be at least 1"),
+        ("ten", "Invalid 'limit' parameter 'ten': expected an integer"),
+        ("1.5", "Invalid 'limit' parameter '1.5': expected an integer"),
+    ],
+)
+def test_parse_event_query_refuses_bad_limits(text: str, message: str) -> None:
+    """A limit over 300, under 1, or not an integer is a 400 saying which."""
+    with pytest.raises(BadRequest, match=re.escape(message)):
+        query(limit=text)
+
+
+def test_parse_event_query_ignores_pretty_unknown_and_empty_parameters() -> None:
+    """pretty, parameters Mailgun does not filter on, and empty filter values change nothing."""
+    assert query(pretty="no", page="next", address="x", subject="  ", tags="") == query()
+
+
+def test_parse_event_query_keeps_repeated_filters_and_reads_getlist() -> None:
+    """A repeated filter keeps every expression, read from lists or from a MultiDict-like getlist."""
+
+    class MultiDict:
+        def __init__(self, pairs: list[tuple[str, str]]) -> None:
+            self.pairs = pairs
+
+        def getlist(self, name: str) -> list[str]:
+            return [v for k, v in self.pairs if k == name]
+
+    expected = (("subject", "Hello"), ("subject", "World"))
+    assert query(subject=["Hello", "World"]).filters == expected
+    assert parse_event_query(MultiDict([("subject", "Hello"), ("limit", "5"), ("subject", "World")]), NOW).filters == expected
+
+
+def test_event_query_validates_when_built_directly() -> None:
+    """Building an EventQuery by hand checks the limit, the field names and the expressions."""
+    with pytest.raises(BadRequest, match="limit"):
+        EventQuery(limit=0)
+    with pytest.raises(BadRequest, match="Unknown filter field 'colour'"):
+        EventQuery(filters=(("colour", "red"),))
+    with pytest.raises(BadRequest, match="unbalanced parentheses"):
+        EventQuery(filters=(("subject", "(a"),))
+
+
+# --------------------------------------------------------------------------- filters
+
+# (field, expression, event overrides, matches)
+FIELD_TABLE: list[tuple[str, str, dict[str, Any], bool]] = [
+    ("event", "delivered", {}, True),
+    ("event", "DELIVERED", {}, True),
+    ("event", "deliver", {}, False),
+    ("event", "rejected OR failed", {"event": "failed"}, True),
+    ("event", "rejected OR failed", {}, False),
+    ("recipient", "BOB@Example.com", {}, True),
+    ("recipient", "bob", {}, False),
+    ("recipient", "bob@example.com", {"recipient": None}, False),
+    ("recipients", "carol@example.com", {"message_recipients": ["bob@example.com", "Carol@example.com"]}, True),
+    ("recipients", "dave@example.com", {"message_recipients": ["bob@example.com"]}, False),
+    ("from", "alice@example.org", {}, True),
+    ("from", "ALICE", {}, True),
+    ("from", "mallory", {}, False),
+    ("to", "bob@example.com", {}, True),
+    ("to", "carol", {}, False),
+    ("subject", "hello", {"subject": "Say Hello World"}, True),
+    ("subject", "goodbye", {"subject": "Say Hello World"}, False),
+    ("message-id", "20180622.1@ex.org", {"message_headers": {"message-id": "20180622.1@ex.org"}}, True),
+    ("message-id", "<20180622.1@EX.org>", {"message_headers": {"message-id": "20180622.1@ex.org"}}, True),
+    ("message-id", "20180622", {"message_headers": {"message-id": "20180622.1@ex.org"}}, False),
+    ("attachment", "report", {"message_attachments": [{"filename": "Report-Q1.pdf", "size": 3}]}, True),
+    ("attachment", "invoice", {"message_attachments": [{"filename": "Report-Q1.pdf", "size": 3}]}, False),
+    ("size", ">500", {}, True),
+    ("size", "<500", {}, False),
+    ("size", ">500 <600", {}, True),
+    ("size", ">600 OR <100", {}, False),
+    ("size", "586", {}, True),
+    ("size", ">1", {"message_size": None}, False),
+    ("tags", "newsletter", {"tags": ["Welcome", "NEWSLETTER"]}, True),
+    ("tags", "news", {"tags": ["newsletter"]}, False),
+    ("tags", "welcome newsletter", {"tags": ["welcome", "newsletter"]}, True),
+    ("severity", "permanent", {"event": "failed", "severity": "permanent"}, True),
+    ("severity", "temporary", {"event": "failed", "severity": "permanent"}, False),
+    ("severity", "permanent", {}, False),
+    ("list", "devs@example.com", {"mailing-list": {"address": "Devs@example.com"}}, True),
+    ("list", "devs@example.com", {}, False),
+]
+
+
+@pytest.mark.parametrize(("field", "expression", "overrides", "expected"), FIELD_TABLE)
+def test_event_query_filters_each_field(field: str, expression: str, overrides: dict[str, Any], expected: bool) -> None:
+    """Exact fields compare whole values ignoring case, text fields look for the term inside, size compares numbers."""
+    assert query(**{field: expression}, begin="2000").matches(make_event(1000, **overrides)) is expected
+
+
+SUBJECTS = {
+    "hello rachel": "Hello Rachel",
+    "hello monica": "Hello Monica",
+    "farewell monica": "Farewell Monica",
+    "farewell rachel": "Farewell Rachel",
+    "hello-world": "Hello-World, good night",
+}
+
+# (subject expression, the subjects it matches)
+LANGUAGE_TABLE = [
+    ("hello", {"hello rachel", "hello monica", "hello-world"}),
+    ("hello monica", {"hello monica"}),
+    ("hello AND monica", {"hello monica"}),
+    ("rachel OR monica", {"hello rachel", "hello monica", "farewell monica", "farewell rachel"}),
+    ("NOT hello", {"farewell monica", "farewell rachel"}),
+    ("NOT NOT hello", {"hello rachel", "hello monica", "hello-world"}),
+    ('"hello monica"', {"hello monica"}),
+    ('"monica hello"', set()),
+    ('"world, good"', {"hello-world"}),
+    ("(Hello AND NOT Rachel) OR (Farewell AND Monica)", {"hello monica", "hello-world", "farewell monica"}),
+    ("hello rachel OR farewell", {"hello rachel", "farewell monica", "farewell rachel"}),
+    ("hello (rachel OR monica)", {"hello rachel", "hello monica"}),
+    ("NOT (hello OR farewell)", set()),
+    ("((((monica))))", {"hello monica", "farewell monica"}),
+    ("or and not", set()),
+]
+
+
+@pytest.mark.parametrize(("expression", "expected"), LANGUAGE_TABLE)
+def test_filter_language_combines_terms(expression: str, expected: set[str]) -> None:
+    """Juxtaposed terms AND, OR binds looser than AND, NOT negates, quotes make phrases, parentheses group."""
+    q = query(subject=expression, begin="2000")
+    assert {name for name, subject in SUBJECTS.items() if q.matches(make_event(1000, subject=subject))} == expected
+
+
+def test_filter_language_repeated_field_ands_expressions() -> None:
+    """subject=hello&subject=monica matches only subjects with both."""
+    q = query(subject=["hello", "monica"], begin="2000")
+    assert [name for name, s in SUBJECTS.items() if q.matches(make_event(1000, subject=s))] == ["hello monica"]
+
+
+def test_filter_language_ands_across_fields() -> None:
+    """Filters on different fields must all match."""
+    q = query(event="failed", severity="permanent", begin="2000")
+    assert q.matches(make_event(1000, event="failed", severity="permanent"))
+    assert not q.matches(make_event(1000, event="failed", severity="temporary"))
+    assert not q.matches(make_event(1000, event="delivered", severity="permanent"))
+
+
+@pytest.mark.parametrize(
+    ("field", "expression", "fragment"),
+    [
+        ("subject", "(hello", "unbalanced parentheses: missing ')'"),
+        ("subject", "hello)", "unbalanced parentheses: unexpected ')'"),
+        ("subject", ")", "unbalanced parentheses: unexpected ')'"),
+        ("subject", "(hello))", "unbalanced parentheses: unexpected ')'"),
+        ("subject", "()", "empty parentheses"),
+        ("subject", '"hello', "unbalanced quotes"),
+        ("subject", 'a "b" "c', "unbalanced quotes"),
+        ("subject", "hello AND", "'AND' must be followed by a term"),
+        ("subject", "hello OR", "'OR' must be followed by a term"),
+        ("subject", "NOT", "'NOT' must be followed by a term"),
+        ("subject", "hello AND OR x", "'AND' must be followed by a term"),
+        ("subject", "(x OR)", "'OR' must be followed by a term"),
+        ("subject", "OR hello", "'OR' needs a term before it"),
+        ("subject", "AND", "'AND' needs a term before it"),
+        ("subject", ">10000", "ranges like >10000 apply to numeric fields only (size)"),
+        ("event", "<5", "ranges like <5 apply to numeric fields only (size)"),
+        ("size", "big", "size takes numbers and ranges like >10000, got 'big'"),
+        ("size", ">10k", "size takes numbers"),
+        ("subject", "(" * 17 + "x" + ")" * 17, "parentheses nested deeper than 16"),
+        ("subject", "x" * 4097, "at most 4096"),
+    ],
+)
+def test_filter_language_refuses_malformed_expressions(field: str, expression: str, fragment: str) -> None:
+    """A malformed expression is a 400 naming the field and saying what is wrong."""
+    with pytest.raises(BadRequest, match=f"filter {field}") as caught:
+        query(**{field: expression})
+    assert fragment in caught.value.message
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        {},
+        {"timestamp": "soon"},
+        {"timestamp": 1000, "message": None, "tags": "not-a-list", "recipient": 7},
+        {"timestamp": 1000, "message": {"headers": "x", "attachments": [None, 1, {"filename": 3}], "size": "big"}},
+        {"timestamp": 1000, "message": {"headers": {"subject": None}, "recipients": [None]}, "mailing-list": []},
+    ],
+)
+def test_event_query_matches_never_raises_on_odd_events(event: dict[str, Any]) -> None:
+    """Missing keys and wrong types make a positive term miss (and NOT of it hold) instead of raising."""
+    fields = ["event", "recipient", "recipients", "from", "to", "subject", "message-id", "attachment", "tags", "severity", "list"]
+    assert not query(begin="2000", **{field: "x" for field in fields}, size=">1").matches(event)
+    negated = query(begin="2000", **{field: "NOT x" for field in fields}, size="NOT >1")
+    assert negated.matches(event) is ("timestamp" in event and event["timestamp"] == 1000)
+
+
+def test_event_query_matches_checks_the_time_range() -> None:
+    """matches() also requires the event's timestamp to be inside [begin, end]."""
+    q = query(begin="1000", end="2000")
+    assert [q.matches(make_event(t)) for t in (999.9, 1000, 2000, 2000.1)] == [False, True, True, False]
+
+
+# --------------------------------------------------------------------------- the log
+
+
+def test_event_log_orders_out_of_order_appends_by_timestamp_then_arrival() -> None:
+    """Late events take their place by timestamp; equal timestamps keep arrival order."""
+    log = log_of(*(make_event(t, subject=str(n)) for n, t in enumerate([5, 1, 3, 3, 2, 5, 4])))
+    assert [(e["timestamp"], e["message"]["headers"]["subject"]) for e in log] == [
+        (1, "1"), (2, "4"), (3, "2"), (3, "3"), (4, "6"), (5, "0"), (5, "5"),
+    ]
+    assert len(log) == 7
+    assert stamps(log.page(query(ascending="yes", event="delivered"))) == [1, 2, 3, 3, 4, 5, 5]
+
+
+def test_event_log_refuses_events_without_a_numeric_timestamp() -> None:
+    """append() raises ValueError for a missing, non-numeric or non-finite timestamp."""
+    for bad in ({}, {"timestamp": "1"}, {"timestamp": float("nan")}, {"timestamp": True}):
+        with pytest.raises(ValueError, match="timestamp"):
+            EventLog().append(bad)
+
+
+def test_event_log_page_walks_the_range_in_either_direction() -> None:
+    """A page holds the events in [begin, end] (inclusive), oldest first ascending, newest first descending."""
+    log = log_of(*(make_event(t) for t in range(1, 11)))
+    assert stamps(log.page(query(begin="3", end="6"))) == [3, 4, 5, 6]
+    assert stamps(log.page(query(begin="6", end="3"))) == [6, 5, 4, 3]
+    assert stamps(log.page(query(begin="8"))) == [8, 7, 6, 5, 4, 3, 2, 1]
+    assert stamps(log.page(query(begin="8", ascending="yes"))) == [8, 9, 10]
+    assert stamps(log.page(query(end="3", ascending="yes"))) == [1, 2, 3]
+    assert stamps(log.page(query(limit="3", ascending="yes"))) == [1, 2, 3]
+    assert stamps(log.page(query(limit="3"))) == [10, 9, 8]
+
+
+def test_event_log_page_starts_strictly_after_the_cursor() -> None:
+    """A cursor (timestamp, seq) of an event already returned excludes it and everything before it."""
+    log = log_of(*(make_event(t) for t in (1, 2, 2, 3)))
+    ascending, descending = query(ascending="yes"), query()
+    assert stamps(log.page(ascending, (2.0, 1))) == [2, 3]
+    assert stamps(log.page(ascending, (2.0, 2))) == [3]
+    assert stamps(log.page(descending, (2.0, 2))) == [2, 1]
+    assert stamps(log.page(descending, (3.0, 3))) == [2, 2, 1]
+    assert stamps(log.page(ascending, (2.0, 1), backwards=True)) == [1]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"event": "failed"}, [2, 5, 8]),
+        ({"event": "failed OR stored"}, [2, 3, 5, 6, 8, 9]),
+        ({"event": "failed AND delivered"}, []),
+        ({"event": "NOT delivered"}, [2, 3, 5, 6, 8, 9]),
+        ({"event": "opened"}, []),
+        ({"recipient": "User1@example.com"}, [1, 4, 7]),
+        ({"recipient": "user1@example.com", "event": "delivered"}, [1, 4, 7]),
+        ({"recipient": "user1@example.com", "event": "failed"}, []),
+        ({"message-id": "<5@mg>"}, [5]),
+        ({"event": "delivered", "subject": "s7"}, [7]),
+    ],
+)
+def test_event_log_page_with_indexed_filters_finds_exactly_the_matches(params: dict[str, str], expected: list[int]) -> None:
+    """Filters on event type, recipient and message id (served from indexes) answer the same events as a full scan."""
+    kinds = ["delivered", "failed", "stored"]
+    log = log_of(*(
+        make_event(t, event=kinds[t % 3], recipient=f"user{t % 3}@example.com", subject=f"s{t}",
+                   message_headers={"message-id": f"{t}@mg", "subject": f"s{t}"})
+        for t in range(1, 10)
+    ))
+    q = query(ascending="yes", **params)
+    assert stamps(log.page(q)) == expected
+    assert [e for e in log if q.matches(e)] == log.page(q)
+
+
+def test_event_log_evict_before_drops_older_events_everywhere() -> None:
+    """evict_before() drops events older than the timestamp, from the log and from filtered pages, and counts them."""
+    log = log_of(*(make_event(t, event="failed" if t % 2 else "delivered") for t in range(1, 11)))
+    assert log.evict_before(4) == 3
+    assert log.evict_before(4) == 0
+    assert len(log) == 7
+    assert stamps(log.page(query(ascending="yes", event="failed"))) == [5, 7, 9]
+    log.append(make_event(2, event="failed"))
+    assert stamps(log.page(query(ascending="yes", event="failed"))) == [2, 5, 7, 9]
+
+
+def test_event_log_evict_oldest_and_clear() -> None:
+    """evict_oldest(n) drops the n oldest (ties by arrival); clear() drops all; both keep indexes consistent."""
+    log = log_of(*(make_event(t, recipient=f"u{t % 2}@x.com") for t in (1, 2, 2, 3, 4)))
+    assert log.evict_oldest(2) == 2
+    assert stamps(list(log)) == [2, 3, 4]
+    assert stamps(log.page(query(ascending="yes", recipient="u0@x.com"))) == [2, 4]
+    assert log.evict_oldest(0) == 0
+    assert log.evict_oldest(10) == 3
+    assert len(log) == 0 and log.page(query(recipient="u0@x.com")) == []
+    log.append(make_event(9, recipient="u0@x.com"))
+    log.clear()
+    assert len(log) == 0 and log.page(query(ascending="yes", recipient="u0@x.com")) == []
+
+
+# --------------------------------------------------------------------------- paging
+
+
+@pytest.mark.parametrize("ascending", ["yes", "no"])
+@pytest.mark.parametrize("limit", ["1", "3", "7", "300"])
+def test_events_response_next_walk_visits_each_match_once_in_order(ascending: str, limit: str) -> None:
+    """Following next from the first page returns every matching event exactly once, in order, then an empty page."""
+    log = log_of(*(make_event(t // 2, event="failed" if t % 3 else "delivered") for t in range(40)))
+    q = query(ascending=ascending, begin="0" if ascending == "yes" else "100", limit=limit, event="failed")
+    pages, _ = walk_next(log, q)
+    expected = [e["timestamp"] for e in log if e["event"] == "failed"]
+    assert [t for page in pages for t in page] == (expected if ascending == "yes" else expected[::-1])
+    assert all(len(page) <= int(limit) for page in pages)
+
+
+def test_events_response_pages_always_carry_four_links() -> None:
+    """Every page, empty ones included, has first, last, next and previous URLs under /v3/<domain>/events/."""
+    for log in (EventLog(), log_of(make_event(1))):
+        body = events_response(log, query(), None, BASE + "/", DOMAIN, NOW)
+        assert set(body["paging"]) == {"first", "last", "next", "previous"}
+        for url in body["paging"].values():
+            assert re.fullmatch(re.escape(f"{BASE}/v3/{DOMAIN}/events/") + r"[A-Za-z0-9_-]+", url)
+
+
+def test_events_response_previous_goes_back_a_page() -> None:
+    """previous from a page answers the page before it, in the query's order; before the first it is empty."""
+    log = log_of(*(make_event(t) for t in range(1, 11)))
+    first = events_response(log, query(ascending="yes", limit="3"), None, BASE, DOMAIN, NOW)
+    second = follow(first, "next", log)
+    third = follow(second, "next", log)
+    assert stamps(third["items"]) == [7, 8, 9]
+    assert stamps(follow(third, "previous", log)["items"]) == [4, 5, 6]
+    assert stamps(follow(follow(third, "previous", log), "previous", log)["items"]) == [1, 2, 3]
+    assert follow(first, "previous", log)["items"] == []
+    assert stamps(follow(follow(first, "previous", log), "next", log)["items"]) == [1, 2, 3]
+
+
+def test_events_response_previous_of_the_final_empty_page_returns_the_last_events() -> None:
+    """After next runs dry, previous answers the last page again, its final event included."""
+    log = log_of(*(make_event(t) for t in range(1, 8)))
+    for ascending, expected in (("yes", [5, 6, 7]), ("no", [3, 2, 1])):
+        _, empty = walk_next(log, query(ascending=ascending, begin="0" if ascending == "yes" else "100", limit="3"))
+        assert stamps(follow(empty, "previous", log)["items"]) == expected
+        assert follow(empty, "next", log)["items"] == []
+
+
+def test_events_response_first_and_last_span_the_range() -> None:
+    """first starts the range from its beginning; last holds its final events, shown in the query's order."""
+    log = log_of(*(make_event(t) for t in range(1, 11)))
+    ascending = events_response(log, query(ascending="yes", limit="4"), None, BASE, DOMAIN, NOW)
+    assert stamps(follow(ascending, "last", log)["items"]) == [7, 8, 9, 10]
+    assert stamps(follow(follow(ascending, "next", log), "first", log)["items"]) == [1, 2, 3, 4]
+    descending = events_response(log, query(begin="8", end="2", limit="4"), None, BASE, DOMAIN, NOW)
+    assert stamps(descending["items"]) == [8, 7, 6, 5]
+    last = follow(descending, "last", log)
+    assert stamps(last["items"]) == [5, 4, 3, 2]
+    assert stamps(follow(last, "previous", log)["items"]) == [8, 7, 6]
+    assert follow(last, "next", log)["items"] == []
+
+
+def test_events_response_open_ascending_query_sees_new_events_on_next() -> None:
+    """An ascending query with no end keeps answering events that arrive between two next calls, each once."""
+    log = log_of(make_event(1), make_event(2))
+    body = events_response(log, query(ascending="yes", limit="5"), None, BASE, DOMAIN, NOW)
+    assert stamps(body["items"]) == [1, 2]
+    empty = follow(body, "next", log)
+    assert empty["items"] == []
+    log.append(make_event(3))
+    log.append(make_event(4))
+    again = follow(empty, "next", log)
+    assert stamps(again["items"]) == [3, 4]
+    assert follow(again, "next", log)["items"] == []
+    assert stamps(follow(body, "next", log)["items"]) == [3, 4]
+
+
+def test_events_response_empty_first_page_next_waits_for_new_events() -> None:
+    """When nothing matches yet, next of the empty first page answers events once they arrive; previous stays empty."""
+    log = EventLog()
+    body = events_response(log, query(ascending="yes", event="stored"), None, BASE, DOMAIN, NOW)
+    log.append(make_event(5, event="stored", recipient=None))
+    log.append(make_event(6, event="delivered"))
+    assert stamps(follow(body, "next", log)["items"]) == [5]
+    assert follow(body, "previous", log)["items"] == []
+    assert stamps(follow(body, "last", log)["items"]) == [5]
+
+
+def test_events_response_descending_default_query_ignores_later_events() -> None:
+    """The default query pages back from the moment it was made: events newer than that never show up in it."""
+    log = log_of(make_event(NOW - 10), make_event(NOW - 5))
+    body = events_response(log, None, None, BASE, DOMAIN, NOW)
+    assert stamps(body["items"]) == [NOW - 5, NOW - 10]
+    log.append(make_event(NOW + 1))
+    assert stamps(follow(body, "first", log)["items"]) == [NOW - 5, NOW - 10]
+    assert follow(body, "next", log)["items"] == []
+
+
+def test_events_response_refuses_tokens_from_another_domain_or_garbled() -> None:
+    """A token is good only for the domain it was issued on; anything else is 'invalid page token'."""
+    log = log_of(make_event(1))
+    body = events_response(log, query(), None, BASE, DOMAIN, NOW)
+    token = token_of(body["paging"]["next"])
+    with pytest.raises(BadRequest, match="^invalid page token$"):
+        events_response(log, None, token, BASE, "other.example.com", NOW)
+    assert events_response(log, None, token, BASE, DOMAIN.upper(), NOW)["items"] == []
+    with pytest.raises(BadRequest, match="^invalid page token$"):
+        events_response(log, None, token[:-5], BASE, DOMAIN, NOW)
+
+
+# --------------------------------------------------------------------------- tokens
+
+
+def test_page_token_round_trips_everything_a_page_needs() -> None:
+    """A token brings back the query (range, direction, limit, filters), the page kind, the cursor and the domain."""
+    q = query(begin="Fri, 3 May 2013 09:00:00 -0000", end="1000", limit="42",
+              subject=['"Hello there" OR (a AND NOT b)', "x"], size=">10 <99")
+    for kind, cursor in (("first", None), ("last", None), ("next", (1367571600.5, 7.5)), ("previous", (float("inf"),) * 2)):
+        state = PageState(q, kind, cursor, DOMAIN)
+        token = encode_page_token(state)
+        assert re.fullmatch(r"[A-Za-z0-9_-]+", token), "no '/', '+' or '=' in a token"
+        assert decode_page_token(token) == state
+        assert decode_page_token(token).query.matches(make_event(1100, subject="Hello there x", message_size=50))
+
+
+def test_page_token_stays_short_for_long_filters() -> None:
+    """Repetitive long filters are compressed, so the token is shorter than the query text."""
+    q = query(subject=" OR ".join(f"subject-{n}" for n in range(100)))
+    token = encode_page_token(PageState(q, "next", (1.0, 2.5), DOMAIN))
+    assert len(token) < len(q.filters[0][1]) / 2
+    assert decode_page_token(token).query == q
+
+
+def _raw_token(payload: Any, tag: bytes = b"j") -> str:
+    body = json.dumps(payload).encode()
+    body = zlib.compress(body) if tag == b"z" else body
+    return base64.urlsafe_b64encode(tag + body).rstrip(b"=").decode()
+
+
+GOOD_PAYLOAD = [1, "n", [1.0, 2.5], 1.0, None, True, 10, [["event", "failed"]], DOMAIN]
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "",
+        "not a token",
+        "abc/def",
+        "A",
+        "eyJhIjpmYWxzZX0",  # base64 of a foreign JSON object
+        "W3siYSI6IGZhbHNlLC",  # the start of a real Mailgun token
+        _raw_token(GOOD_PAYLOAD, b"x"),
+        _raw_token(GOOD_PAYLOAD, b"z")[:-4],
+        _raw_token(GOOD_PAYLOAD[:-1]),
+        _raw_token([2, *GOOD_PAYLOAD[1:]]),
+        _raw_token([1, "q", *GOOD_PAYLOAD[2:]]),
+        _raw_token([1, "n", [1.0], *GOOD_PAYLOAD[3:]]),
+        _raw_token([1, "n", [1.0, "x"], *GOOD_PAYLOAD[3:]]),
+        _raw_token([*GOOD_PAYLOAD[:3], "yesterday", *GOOD_PAYLOAD[4:]]),
+        _raw_token([*GOOD_PAYLOAD[:6], 301, *GOOD_PAYLOAD[7:]]),
+        _raw_token([*GOOD_PAYLOAD[:6], True, *GOOD_PAYLOAD[7:]]),
+        _raw_token([*GOOD_PAYLOAD[:7], [["event", "(failed"]], DOMAIN]),
+        _raw_token([*GOOD_PAYLOAD[:7], [["colour", "red"]], DOMAIN]),
+        _raw_token([1, "n", None, 2000.0, 1000.0, True, 10, [], DOMAIN]),
+        base64.urlsafe_b64encode(b"z" + zlib.compress(b"[" * 100000)).rstrip(b"=").decode(),
+    ],
+)
+def test_decode_page_token_refuses_garbage(token: str) -> None:
+    """Garbled, truncated, foreign or inconsistent tokens are a 400 'invalid page token', never another error."""
+    with pytest.raises(BadRequest, match="^invalid page token$"):
+        decode_page_token(token)
+
+
+def test_decode_page_token_accepts_a_hand_made_good_payload() -> None:
+    """The garbage cases above differ from a valid token by one thing each: this one decodes."""
+    state = decode_page_token(_raw_token(GOOD_PAYLOAD))
+    assert (state.kind, state.cursor, state.domain, state.query.limit) == ("next", (1.0, 2.5), DOMAIN, 10)
+
+
+# --------------------------------------------------------------------------- properties
+
+PARAM_NAMES = ["begin", "end", "ascending", "limit", "pretty", "event", "subject", "size", "tags", "recipient", "x"]
+EXPRESSION_TEXT = st.text(alphabet=list('ab<>()" 0123456789.') + ["AND", "OR", "NOT", " AND ", " OR ", "NOT "], max_size=30)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.dictionaries(st.sampled_from(PARAM_NAMES), st.one_of(st.text(max_size=40), EXPRESSION_TEXT,
+                                                                st.lists(EXPRESSION_TEXT, max_size=3))))
+def test_parse_event_query_only_ever_raises_bad_request(params: dict[str, Any]) -> None:
+    """Whatever the parameters, parsing succeeds or raises BadRequest; a parsed query matches any event without raising."""
+    try:
+        q = parse_event_query(params, NOW)
+    except BadRequest as exc:
+        assert exc.message
+        return
+    q.matches(make_event(NOW - 1, subject="a b", tags=["a"]))
+    q.matches({"timestamp": NOW - 1})
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.text(max_size=80), st.text(alphabet="ABCDEFabcdef0123456789_-", max_size=120),
+                 st.binary(max_size=80).map(lambda b: base64.urlsafe_b64encode(b"z" + b).decode().rstrip("="))))
+def test_decode_page_token_only_ever_raises_bad_request(token: str) -> None:
+    """Random text, random base64url and random 'compressed' payloads decode or raise BadRequest, nothing else."""
+    try:
+        decode_page_token(token)
+    except BadRequest as exc:
+        assert exc.message == "invalid page token"
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 12), st.sampled_from(["delivered", "failed", "stored"])), max_size=40),
+    st.integers(1, 6),
+    st.booleans(),
+    st.sampled_from([None, "failed", "NOT failed", "failed OR stored"]),
+)
+def test_events_response_next_walk_property(events: list[tuple[int, str]], limit: int, ascending: bool,
+                                            event_filter: str | None) -> None:
+    """For any arrival order, ties and page size, walking next yields the sorted matches exactly once."""
+    log = log_of(*(make_event(t, event=kind, subject=str(n)) for n, (t, kind) in enumerate(events)))
+    params = {"ascending": "yes" if ascending else "no", "limit": str(limit), "begin": "0" if ascending else "100"}
+    if event_filter:
+        params["event"] = event_filter
+    q = query(**params)
+    expected = [e["message"]["headers"]["subject"] for e in log if q.matches(e)]
+    body = events_response(log, q, None, BASE, DOMAIN, NOW)
+    seen = []
+    while body["items"]:
+        seen += [e["message"]["headers"]["subject"] for e in body["items"]]
+        body = follow(body, "next", log)
+    assert seen == (expected if ascending else expected[::-1])
+    assert len(log) == len(events) and LIMIT_MAX == 300
