@@ -76,6 +76,8 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
             message = f"Not Found: no endpoint {request.method} {request.path}"
         elif status == 405:
             message = f"Method Not Allowed: {request.method} {request.path}"
+        elif status == 413:
+            message = f"request body exceeds the {app.config['MAX_CONTENT_LENGTH']} bytes limit"
         return jsonify(message=message), status
 
     @app.errorhandler(Exception)

@@ -11,7 +11,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from .config import Config, ConfigError
+from .config import Config, ConfigError, parse_schedule
 
 __all__ = ["main"]
 
@@ -33,15 +33,33 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help=f"port; 0 picks a free one (default {DEFAULT_SERVE_PORT})")
     serve.add_argument("--api-key", help="the API key clients use (HTTP Basic, user 'api')")
     serve.add_argument("--signing-key", help="the webhook signing key")
+    serve.add_argument("--public-url", help="base of storage and paging URLs when behind a proxy")
+    serve.add_argument("--retention", type=float, metavar="SECONDS",
+                       help="how long stored messages are kept (default 3 days)")
+    serve.add_argument("--retry-schedule", type=_schedule, metavar="S1,S2,…",
+                       help="seconds between webhook retries (default 600,600,900,1800,3600,7200,14400)")
+    serve.add_argument("--delivery-timeout", type=float, metavar="SECONDS",
+                       help="how long one webhook attempt may take (default 10)")
     serve.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
     return parser
+
+
+def _schedule(text: str) -> tuple[float, ...]:
+    try:
+        return parse_schedule(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _serve(args: argparse.Namespace) -> int:
     from .server import MailgunMock
 
     try:
-        config = Config.from_env(host=args.host, port=args.port, api_key=args.api_key, signing_key=args.signing_key)
+        config = Config.from_env(
+            host=args.host, port=args.port, api_key=args.api_key, signing_key=args.signing_key,
+            public_url=args.public_url, retention=args.retention, retry_schedule=args.retry_schedule,
+            delivery_timeout=args.delivery_timeout,
+        )
     except ConfigError as exc:
         print(f"mailgun-mock: {exc}", file=sys.stderr)
         return 2

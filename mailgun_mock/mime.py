@@ -12,12 +12,12 @@ import binascii
 import email.utils
 import logging
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email import policy
 from email.message import EmailMessage, Message
 from functools import cached_property
-from collections.abc import Iterable, Sequence
 
 from mailgun_mock.stripping import html_to_text, strip_html, strip_text
 
@@ -28,6 +28,7 @@ log = logging.getLogger("mailgun_mock")
 # A header line as the stdlib feedparser sees it (printable ASCII except ':' for the name), plus the
 # obsolete "Name :" spelling of RFC 5322 §4.5.
 _HEADER_LINE = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:")
+_FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?(.*?)\?=")
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
@@ -326,77 +327,11 @@ class ParsedMessage:
         body = _Body()
         try:
             headers, offset, _ = self._head
-            self._walk(headers, self.raw[offset:], body, 0, "text/plain")
+            _walk(headers, self.raw[offset:], body, 0, "text/plain")
         except Exception as exc:  # pragma: no cover - the walk is written not to raise; this is a backstop
             log.warning("MIME walk failed: %r", exc, exc_info=True)
             body.defects.append(f"MIME walk failed: {exc!r}")
         return body
-
-    def _walk(self, headers: list[tuple[str, str]], data: bytes, body: _Body, depth: int, default: str) -> None:
-        """Visit one MIME entity: recurse into multiparts, classify leaves as body or attachment."""
-        info = Message()
-        info.set_default_type(default)
-        for name, value in headers:
-            if name.lower() in ("content-type", "content-disposition") and name not in info:
-                info[name] = _FOLD.sub("", value)  # encoded words are decoded per parameter, after parsing
-        ctype = info.get_content_type()
-        defects = body.defects
-        if ctype.startswith("multipart/") and depth < _MAX_DEPTH:
-            boundary = info.get_boundary()
-            parts = _split_multipart(data, boundary.encode("utf-8"), defects) if boundary else None
-            if parts is not None:
-                child_default = "message/rfc822" if ctype == "multipart/digest" else "text/plain"
-                for part in parts:
-                    part_headers, offset, part_defects = _split_head(part)
-                    defects.extend(part_defects)
-                    self._walk(part_headers, part[offset:], body, depth + 1, child_default)
-                return
-            if not boundary:
-                defects.append(f"{ctype} without a boundary parameter; body read as text")
-            ctype = "text/plain"
-        elif ctype.startswith("multipart/"):
-            defects.append(f"multipart nesting deeper than {_MAX_DEPTH}; kept whole as an attachment")
-        self._leaf(headers, info, ctype, data, body)
-
-    def _leaf(self, headers: list[tuple[str, str]], info: Message, ctype: str, data: bytes, body: _Body) -> None:
-        """Decode one leaf part and file it as the text body, the HTML body or an attachment."""
-        defects, attachments = body.defects, body.attachments
-        fields = {name.lower(): value for name, value in reversed(headers)}
-        cte = fields.get("content-transfer-encoding", "").strip().lower()
-        content = data
-        if cte == "base64":
-            content, ok = _b64decode(data)
-            if not ok:
-                defects.append(f"invalid base64 in a {ctype} part; decoded best-effort")
-        elif cte == "quoted-printable":
-            content = binascii.a2b_qp(data)
-        disposition = str(info.get("content-disposition", "")).split(";")[0].strip().lower()
-        try:
-            filename = decode_header_value(info.get_filename() or "")
-        except Exception:  # email.utils can trip on pathological RFC 2231 values
-            filename = ""
-            defects.append(f"unreadable filename parameter in a {ctype} part")
-        cid = decode_header_value(fields.get("content-id", "")) or None
-        if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
-            text = _decode_bytes(content, info.get_content_charset(), defects).replace("\r\n", "\n")
-            if ctype == "text/plain" and body.plain is None:
-                body.plain = text
-                return
-            if ctype == "text/html" and body.html is None:
-                body.html = text
-                return
-            if not text.strip():
-                return  # an empty extra alternative is not a file
-        index = len(attachments)
-        attachments.append(Attachment(
-            index=index,
-            filename=filename or _default_filename(ctype, index),
-            content_type=ctype,
-            content=content,
-            content_id=cid,
-            disposition="inline" if disposition == "inline" or (not disposition and cid) else "attachment",
-            size=len(content),
-        ))
 
     @cached_property
     def body_plain(self) -> str:
@@ -450,6 +385,67 @@ class ParsedMessage:
         return self._head[2] + self._body.defects
 
 
+def _walk(headers: list[tuple[str, str]], data: bytes, body: _Body, depth: int, default: str) -> None:
+    """Visit one MIME entity: recurse into multiparts, classify leaves as body or attachment."""
+    info = Message()
+    info.set_default_type(default)
+    for name, value in headers:
+        if name.lower() in ("content-type", "content-disposition") and name not in info:
+            info[name] = _FOLD.sub("", value)  # encoded words are decoded per parameter, after parsing
+    ctype = info.get_content_type()
+    defects = body.defects
+    if ctype.startswith("multipart/") and depth < _MAX_DEPTH:
+        boundary = info.get_boundary()
+        parts = _split_multipart(data, boundary.encode("utf-8"), defects) if boundary else None
+        if parts is not None:
+            child_default = "message/rfc822" if ctype == "multipart/digest" else "text/plain"
+            for part in parts:
+                part_headers, offset, part_defects = _split_head(part)
+                defects.extend(part_defects)
+                _walk(part_headers, part[offset:], body, depth + 1, child_default)
+            return
+        if not boundary:
+            defects.append(f"{ctype} without a boundary parameter; body read as text")
+        ctype = "text/plain"
+    elif ctype.startswith("multipart/"):
+        defects.append(f"multipart nesting deeper than {_MAX_DEPTH}; kept whole as an attachment")
+    _leaf(headers, info, ctype, data, body)
+
+def _leaf(headers: list[tuple[str, str]], info: Message, ctype: str, data: bytes, body: _Body) -> None:
+    """Decode one leaf part and file it as the text body, the HTML body or an attachment."""
+    defects, attachments = body.defects, body.attachments
+    fields = {name.lower(): value for name, value in reversed(headers)}
+    cte = fields.get("content-transfer-encoding", "").strip().lower()
+    content = data
+    if cte == "base64":
+        content, ok = _b64decode(data)
+        if not ok:
+            defects.append(f"invalid base64 in a {ctype} part; decoded best-effort")
+    elif cte == "quoted-printable":
+        content = binascii.a2b_qp(data)
+    disposition = str(info.get("content-disposition", "")).split(";")[0].strip().lower()
+    try:
+        filename = decode_header_value(info.get_filename() or "")
+    except Exception:  # email.utils can trip on pathological RFC 2231 values
+        filename = ""
+        defects.append(f"unreadable filename parameter in a {ctype} part")
+    cid = decode_header_value(fields.get("content-id", "")) or None
+    if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
+        text = _decode_bytes(content, info.get_content_charset(), defects).replace("\r\n", "\n")
+        if ctype == "text/plain" and body.plain is None:
+            body.plain = text
+            return
+        if ctype == "text/html" and body.html is None:
+            body.html = text
+            return
+        if not text.strip():
+            return  # an empty extra alternative is not a file
+    index = len(attachments)
+    inline = disposition == "inline" or (not disposition and cid)
+    attachments.append(Attachment(index, filename or _default_filename(ctype, index), ctype, content, cid,
+                                  "inline" if inline else "attachment", len(content)))
+
+
 def _split_multipart(data: bytes, boundary: bytes, defects: list[str]) -> list[bytes] | None:
     """Cut a multipart body at its boundary lines.
 
@@ -501,11 +497,21 @@ def build_message(
     :param inline: ``(filename, content, content_type)`` files referenced as ``cid:filename``.
     :param headers: extra headers, added in order after the standard ones.
     :return: the message bytes with CRLF line endings.
+    :raises ValueError: if a header name in ``headers`` is not printable ASCII without ``:`` or space.
     """
+    extra = list(headers)
+    for name, _ in extra:
+        if not _FIELD_NAME.fullmatch(name):
+            raise ValueError(f"invalid header name {name!r}")
     msg = EmailMessage(policy=policy.SMTP)
 
     def put(name: str, value: str) -> None:
-        msg[name] = " ".join(str(value).splitlines())  # a header must not smuggle in a line break
+        value = " ".join(str(value).splitlines())  # a header must not smuggle in a line break
+        try:
+            msg[name] = value
+        except Exception:  # the stdlib's address parser trips on some display names, e.g. "."
+            pairs = email.utils.getaddresses([value])
+            msg[name] = ", ".join(email.utils.formataddr(pair, charset="utf-8") for pair in pairs)
 
     put("From", from_)
     if to:
@@ -513,7 +519,6 @@ def build_message(
     if cc:
         put("Cc", ", ".join(cc))
     put("Subject", subject)
-    extra = list(headers)
     names = {name.lower() for name, _ in extra}
     if "date" not in names:
         put("Date", email.utils.format_datetime(datetime.now(timezone.utc)))
@@ -533,13 +538,16 @@ def build_message(
         _add_file(html_part, filename, content, content_type, related=True)
     for filename, content, content_type in attachments:
         _add_file(msg, filename, content, content_type, related=False)
-    return msg.as_bytes()
+    try:
+        return msg.as_bytes()
+    except UnicodeEncodeError:  # a non-ASCII address (EAI) cannot be encoded: send it as SMTPUTF8 does
+        return msg.as_bytes(policy=policy.SMTPUTF8)
 
 
 def _add_file(part: EmailMessage, filename: str, content: bytes, content_type: str, *, related: bool) -> None:
     """Attach one file to ``part`` as an attachment or as an inline related part."""
-    maintype, _, subtype = (content_type or "").lower().partition("/")
-    if not maintype.isascii() or not maintype or not subtype or ";" in subtype:
+    maintype, _, subtype = content_type.split(";")[0].strip().lower().partition("/")
+    if not _FIELD_NAME.fullmatch(maintype) or not _FIELD_NAME.fullmatch(subtype) or "/" in subtype:
         maintype, subtype = "application", "octet-stream"
     # message/* may not be base64-encoded (RFC 2046 §5.2.1), so keep the bytes as they are.
     cte = ("7bit" if content.isascii() else "8bit") if maintype == "message" else "base64"
