@@ -135,3 +135,29 @@ def test_cli_requires_a_command() -> None:
     done = subprocess.run([sys.executable, "-m", "mailgun_mock"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert "usage: mailgun-mock" in done.stderr
+
+
+def test_cli_serve_takes_delivery_flags(serve: type[Serving]) -> None:
+    """--public-url, --retention, --retry-schedule and --delivery-timeout reach the running server."""
+    s = serve("--port", "0", "--public-url", "https://mg.example.test", "--retention", "60",
+              "--retry-schedule", "1,2", "--delivery-timeout", "3")
+    url = s.read_until(r"on (http://\S+)").group(1)
+    auth = ("api", "key-mailgunmock0000000000000000000")
+    requests.post(f"{url}/v3/routes", data={"expression": "catch_all()", "action": "store()"}, auth=auth, timeout=5)
+    answer = requests.post(f"{url}/mock/inbound", data=b"From: a@example.net\r\nTo: b@example.com\r\n\r\nx",
+                           headers={"Content-Type": "message/rfc822"}, auth=auth, timeout=5).json()
+    storage = answer["recipients"][0]["actions"][0]["storage"]["url"]
+    assert storage.startswith("https://mg.example.test/v3/domains/example.com/messages/")
+    local = storage.replace("https://mg.example.test", url)
+    assert requests.get(local, auth=auth, timeout=5).status_code == 200
+    requests.post(f"{url}/mock/clock", json={"advance": 61}, auth=auth, timeout=5)
+    assert requests.get(local, auth=auth, timeout=5).status_code == 404
+    assert s.stop() == 0
+
+
+def test_cli_refuses_bad_retry_schedule() -> None:
+    """A malformed --retry-schedule is a usage error (exit 2) naming the problem."""
+    done = subprocess.run([sys.executable, "-m", "mailgun_mock", "serve", "--retry-schedule", "1,x"],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 2
+    assert "comma-separated seconds" in done.stderr

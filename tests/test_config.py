@@ -49,3 +49,30 @@ def test_config_refuses_unknown_override() -> None:
     """An unknown field name is a ConfigError, not a silent no-op."""
     with pytest.raises(ConfigError, match="colour"):
         Config.from_env({}, colour="blue")
+
+
+def test_config_reads_delivery_and_storage_env() -> None:
+    """Retry schedule (comma-separated), retention, timeout, size limit and public URL come from the environment."""
+    config = Config.from_env({
+        "MAILGUN_MOCK_RETRY_SCHEDULE": "1, 2.5,60", "MAILGUN_MOCK_RETENTION": "3600",
+        "MAILGUN_MOCK_DELIVERY_TIMEOUT": "2", "MAILGUN_MOCK_MAX_MESSAGE_SIZE": "1000",
+        "MAILGUN_MOCK_PUBLIC_URL": "https://mail.example.test/mock/",
+    })
+    assert config.retry_schedule == (1.0, 2.5, 60.0)
+    assert (config.retention, config.delivery_timeout, config.max_message_size) == (3600.0, 2.0, 1000)
+    assert config.public_url == "https://mail.example.test/mock"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MAILGUN_MOCK_RETRY_SCHEDULE": "10,soon"}, "comma-separated seconds"),
+        ({"MAILGUN_MOCK_RETRY_SCHEDULE": "10,-5"}, "non-negative"),
+        ({"MAILGUN_MOCK_PUBLIC_URL": "mock.example"}, "must start with http"),
+        ({"MAILGUN_MOCK_RETENTION": "0"}, "retention must be positive"),
+    ],
+)
+def test_config_refuses_bad_delivery_values(env: dict[str, str], message: str) -> None:
+    """Unusable schedules, URLs and durations are refused with a message."""
+    with pytest.raises(ConfigError, match=message):
+        Config.from_env(env)

@@ -382,3 +382,27 @@ def test_every_fixture_goes_through_the_pipeline(mailgun_mock: MailgunMock, rece
     assert all(a["outcome"] == "delivered" for a in mailgun_mock.deliveries)
     stored = mailgun_mock.stored_message(storage["url"])
     assert stored["recipients"] == "replay@example.com"
+
+
+def test_public_url_is_the_base_of_storage_urls() -> None:
+    """With public_url set, storage URLs and message-url are built on it rather than the bound address."""
+    with MailgunMock(public_url="https://mail.example.test/mg/") as mock:
+        mock.backend.create_route("catch_all()", ["store()"])
+        url = mock.inject(sample_message())["recipients"][0]["actions"][0]["storage"]["url"]
+        assert url.startswith("https://mail.example.test/mg/v3/domains/example.com/messages/")
+        assert mock.stored_message(url)["subject"] == "Re: Order 4711"
+
+
+def test_custom_retry_schedule_and_reset_drops_pending_retries(receiver: HTTPServer) -> None:
+    """A configured schedule sets the retry times; reset() forgets retries still pending."""
+    receiver.expect_request("/down").respond_with_data("no", status=503)
+    with MailgunMock(retry_schedule=(5, 50)) as mock:
+        mock.backend.create_route("catch_all()", [f'forward("{receiver.url_for("/down")}")'])
+        mock.inject(sample_message())
+        mock.advance_clock(60)
+        assert [(a["attempt"], a["outcome"]) for a in mock.deliveries] == [(1, "retrying"), (2, "retrying"), (3, "failed")]
+        assert [a["scheduled_at"] - mock.deliveries[0]["scheduled_at"] for a in mock.deliveries] == [0, 5, 55]
+        mock.inject(sample_message())
+        mock.reset()
+        mock.advance_clock(3600)
+        assert mock.deliveries == [] and mock.backend.delivery.pending() == 0
