@@ -29,6 +29,8 @@ log = logging.getLogger("mailgun_mock")
 # obsolete "Name :" spelling of RFC 5322 §4.5.
 _HEADER_LINE = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:")
 _FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
+_DOMAIN = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+_LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\x85\u2028\u2029]")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?(.*?)\?=")
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
@@ -46,7 +48,11 @@ _EXTENSIONS = {
     "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp", "text/plain": ".txt", "text/html": ".html",
     "text/calendar": ".ics", "text/csv": ".csv", "application/ics": ".ics", "message/delivery-status": ".txt",
     "text/rfc822-headers": ".txt", "application/msword": ".doc", "application/octet-stream": ".bin",
+    "application/pgp-signature": ".asc", "application/pkcs7-signature": ".p7s", "application/ms-tnef": ".dat",
 }
+# CRLF like SMTP, folding only past RFC 5322's 998-character limit: when the stdlib refolds an odd
+# address header at 78 it can emit a continuation line without indentation, breaking the message.
+_BUILD_POLICY = policy.SMTP.clone(max_line_length=998)
 _MAX_DEPTH = 32  # deeper multiparts are kept whole as an attachment instead of recursing
 
 
@@ -106,17 +112,35 @@ def _b64decode(data: bytes) -> tuple[bytes, bool]:
         return b"", False
 
 
-def decode_header_value(value: str) -> str:
+#: Headers whose encoded words sit in display names: decoded text there keeps its quoting.
+ADDRESS_HEADERS = frozenset({
+    "from", "to", "cc", "bcc", "reply-to", "sender", "resent-from", "resent-to", "resent-cc", "resent-bcc",
+    "resent-sender", "return-receipt-to", "disposition-notification-to", "mail-followup-to", "mail-reply-to",
+})
+_SPECIALS = frozenset('()<>[]:;@\\,."')
+
+
+def _quote_phrase(text: str) -> str:
+    """Quote decoded display-name text holding specials, so ``Müller, Jürgen`` stays one name."""
+    if not any(c in _SPECIALS for c in text):
+        return text
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def decode_header_value(value: str, *, address: bool = False) -> str:
     """Unfold one raw header value and decode its RFC 2047 encoded words.
 
     Adjacent encoded words in one charset are joined before decoding, so a multi-byte character split
     across two words survives; unknown charsets fall back to UTF-8, then cp1252.
 
     :param value: the value as it appears after ``Name:``, possibly folded.
+    :param address: the value is an address list (From, To…): decoded display names that hold
+        specials such as a comma are quoted, so the list still parses to the same addresses.
     :return: the decoded text, stripped; never raises.
     """
     try:
-        value = _FOLD.sub("", value).replace("\r", "").replace("\n", "")
+        if "\n" in value or "\r" in value:
+            value = _FOLD.sub("", value).replace("\r", "").replace("\n", "")
         if "=?" not in value:
             return value.strip()
         pieces: list[tuple[str, bytes | str]] = []  # (charset or "" for plain text, payload)
@@ -135,7 +159,18 @@ def decode_header_value(value: str) -> str:
                 pieces.append((charset, data))
             pos = m.end()
         pieces.append(("", value[pos:]))
-        return "".join(p if isinstance(p, str) else _decode_bytes(p, c) for c, p in pieces).strip()
+        decoded = (p if isinstance(p, str) else _decode_bytes(p, c) for c, p in pieces)
+        if not address:
+            return "".join(decoded).strip()
+        out: list[str] = []
+        for (_, piece), text in zip(pieces, decoded):
+            if isinstance(piece, str):
+                out.append(text)
+            elif "".join(out).replace('\\"', "").count('"') % 2:  # already inside a quoted string
+                out.append(text.replace("\\", "\\\\").replace('"', '\\"'))
+            else:
+                out.append(_quote_phrase(text))
+        return "".join(out).strip()
     except Exception:  # pragma: no cover - belt and braces: header decoding must never fail
         log.debug("header value could not be decoded: %r", value, exc_info=True)
         return value.strip()
@@ -176,7 +211,8 @@ def _split_head(data: bytes) -> tuple[list[tuple[str, str]], int, list[str]]:
         pos = nxt
     out = []
     for name, parts in headers:
-        out.append((name.decode("ascii"), _decode_bytes(b"".join(parts).rstrip(b"\r\n"), None)))
+        value = b"".join(parts).rstrip(b"\r\n")
+        out.append((name.decode("ascii"), value.decode("ascii") if value.isascii() else _decode_bytes(value, None)))
     return out, pos, defects
 
 
@@ -263,7 +299,8 @@ class ParsedMessage:
     @cached_property
     def headers(self) -> list[tuple[str, str]]:
         """Every header in order, repeats kept, original name casing, values unfolded and decoded."""
-        return [(name, decode_header_value(value)) for name, value in self._head[0]]
+        return [(name, decode_header_value(value, address=name.lower() in ADDRESS_HEADERS))
+                for name, value in self._head[0]]
 
     @cached_property
     def _index(self) -> dict[str, list[str]]:
@@ -411,6 +448,7 @@ def _walk(headers: list[tuple[str, str]], data: bytes, body: _Body, depth: int, 
         defects.append(f"multipart nesting deeper than {_MAX_DEPTH}; kept whole as an attachment")
     _leaf(headers, info, ctype, data, body)
 
+
 def _leaf(headers: list[tuple[str, str]], info: Message, ctype: str, data: bytes, body: _Body) -> None:
     """Decode one leaf part and file it as the text body, the HTML body or an attachment."""
     defects, attachments = body.defects, body.attachments
@@ -497,34 +535,43 @@ def build_message(
     :param inline: ``(filename, content, content_type)`` files referenced as ``cid:filename``.
     :param headers: extra headers, added in order after the standard ones.
     :return: the message bytes with CRLF line endings.
-    :raises ValueError: if a header name in ``headers`` is not printable ASCII without ``:`` or space.
+    :raises ValueError: for a header name that is not printable ASCII without ``:`` or space, or an
+        address header so malformed that no address can be written.
     """
     extra = list(headers)
     for name, _ in extra:
         if not _FIELD_NAME.fullmatch(name):
             raise ValueError(f"invalid header name {name!r}")
-    msg = EmailMessage(policy=policy.SMTP)
+    # Internationalised addresses cannot be RFC 2047-encoded (the stdlib would try), so such a
+    # message is written as SMTPUTF8 mail with raw UTF-8 headers.
+    eai = any(not a.isascii() for a in _parse_addresses(", ".join([from_, *to, *cc])))
+    msg = EmailMessage(policy=_BUILD_POLICY.clone(utf8=True) if eai else _BUILD_POLICY)
 
     def put(name: str, value: str) -> None:
         value = " ".join(str(value).splitlines())  # a header must not smuggle in a line break
         try:
             msg[name] = value
-        except Exception:  # the stdlib's address parser trips on some display names, e.g. "."
-            pairs = email.utils.getaddresses([value])
+            return
+        except Exception:  # the stdlib's address parser trips on odd display names such as "."
+            pass
+        pairs = [pair for pair in email.utils.getaddresses([value]) if "@" in pair[1]]
+        try:
             msg[name] = ", ".join(email.utils.formataddr(pair, charset="utf-8") for pair in pairs)
+        except Exception as exc:
+            raise ValueError(f"cannot write a {name} header from {value!r}") from exc
 
     put("From", from_)
-    if to:
-        put("To", ", ".join(to))
-    if cc:
-        put("Cc", ", ".join(cc))
+    for name, addresses in (("To", to), ("Cc", cc)):
+        if any(a.strip() for a in addresses):
+            put(name, ", ".join(a for a in addresses if a.strip()))
     put("Subject", subject)
     names = {name.lower() for name, _ in extra}
     if "date" not in names:
         put("Date", email.utils.format_datetime(datetime.now(timezone.utc)))
     if "message-id" not in names:
-        domain = (email.utils.parseaddr(from_)[1].rpartition("@")[2] or "mailgun-mock.invalid").strip("<>[] ")
-        put("Message-Id", email.utils.make_msgid(domain=domain or "mailgun-mock.invalid"))
+        domain = email.utils.parseaddr(from_)[1].rpartition("@")[2]
+        domain = domain if _DOMAIN.fullmatch(domain) else "mailgun-mock.invalid"
+        put("Message-Id", email.utils.make_msgid(domain=domain))
     for name, value in extra:
         put(name, value)
     if html is not None and text is None:
@@ -541,11 +588,14 @@ def build_message(
     try:
         return msg.as_bytes()
     except UnicodeEncodeError:  # a non-ASCII address (EAI) cannot be encoded: send it as SMTPUTF8 does
-        return msg.as_bytes(policy=policy.SMTPUTF8)
+        return msg.as_bytes(policy=_BUILD_POLICY.clone(utf8=True))
+    except Exception as exc:  # the stdlib's header folder gives up on some malformed address headers
+        raise ValueError(f"cannot serialise the message: {exc!r}") from exc
 
 
 def _add_file(part: EmailMessage, filename: str, content: bytes, content_type: str, *, related: bool) -> None:
     """Attach one file to ``part`` as an attachment or as an inline related part."""
+    filename = _LINE_BREAKS.sub(" ", filename)  # a line break would end the header it is written in
     maintype, _, subtype = content_type.split(";")[0].strip().lower().partition("/")
     if not _FIELD_NAME.fullmatch(maintype) or not _FIELD_NAME.fullmatch(subtype) or "/" in subtype:
         maintype, subtype = "application", "octet-stream"

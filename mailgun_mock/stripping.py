@@ -58,40 +58,47 @@ def _is_attribution(line: str) -> bool:
 
 def _quote_start(lines: list[str]) -> int:
     """Index of the first line of the quoted history, ``len(lines)`` when there is none."""
+    quoted = [line.lstrip().startswith(">") for line in lines]
+    blank = [not line.strip() for line in lines]
+    # What follows each line, computed once so the scan below stays linear.
+    quoted_after, unquoted_after = [False] * (len(lines) + 1), [False] * (len(lines) + 1)
+    for i in range(len(lines) - 1, -1, -1):
+        quoted_after[i] = quoted_after[i + 1] or (quoted[i] and not blank[i])
+        unquoted_after[i] = unquoted_after[i + 1] or not (quoted[i] or blank[i])
+    previous = ""
     for i, line in enumerate(lines):
-        if not line.strip() or line.lstrip().startswith(">"):
+        if blank[i] or quoted[i]:
+            previous = line if not blank[i] else previous
             continue
         if _ORIGINAL.match(line):
             return i
         nxt = lines[i + 1] if i + 1 < len(lines) else ""
         wrapped = _ATTRIBUTION_START.match(line) and _ATTRIBUTION_END.search(nxt) and _is_attribution(f"{line} {nxt}")
-        if _is_attribution(line) or wrapped:
-            rest = [x.lstrip().startswith(">") for x in lines[i + 1 + bool(wrapped):] if x.strip()]
-            # Quoted text with answers between its lines is an inline reply: all of it is content.
-            if all(rest) or not any(rest):
-                return i
+        after = i + 1 + bool(wrapped)
+        # Quoted text with answers between its lines is an inline reply: all of it is content.
+        if (_is_attribution(line) or wrapped) and not (quoted_after[after] and unquoted_after[after]):
+            return i
         if _UNDERSCORES.match(line) and any(_FROM_LINE.match(x) for x in lines[i + 1:i + 3]):
             return i
         if _FROM_LINE.match(line) and sum(bool(_OUTLOOK_FIELD.match(x)) for x in lines[i + 1:i + 6]) >= 2:
-            before = [x for x in lines[:i] if x.strip()]
-            if not (before and _FORWARDED.match(before[-1])):  # a forward is content, not history
+            if not _FORWARDED.match(previous):  # a forwarded message's header block is content
                 return i
+        previous = line
     # A trailing block of ">" lines, and the attribution line that introduces it.
     end = len(lines)
-    while end and not lines[end - 1].strip():
+    while end and blank[end - 1]:
         end -= 1
-    if not end or not lines[end - 1].lstrip().startswith(">"):
+    if not end or not quoted[end - 1]:
         return len(lines)
     start = end
-    while start and (not lines[start - 1].strip() or lines[start - 1].lstrip().startswith(">")):
+    while start and (blank[start - 1] or quoted[start - 1]):
         start -= 1
-    prev = start
-    while prev and not lines[prev - 1].strip():
-        prev -= 1
-    if prev:
-        intro = lines[prev - 1].strip()
-        if intro.endswith(":") and len(intro) < 300 and (re.search(r"[@\d]", intro) or _ATTRIBUTION_END.search(intro)):
-            return prev - 1
+    intro = start
+    while intro and blank[intro - 1]:
+        intro -= 1
+    line = lines[intro - 1].strip() if intro else ""
+    if line.endswith(":") and len(line) < 300 and ("@" in line or _ATTRIBUTION_END.search(line)):
+        return intro - 1
     return start
 
 

@@ -14,7 +14,8 @@ from hypothesis import strategies as st
 from mailgun_mock.mime import Attachment, ParsedMessage, build_message, decode_header_value
 
 FIXTURES = sorted((pathlib.Path(__file__).resolve().parent.parent / "fixtures").glob("*.eml"))
-PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
+PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
+                       "AAAABJRU5ErkJggg==")
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 ZIP = b"PK\x05\x06" + b"\x00" * 18
 
@@ -354,6 +355,12 @@ def test_charset_mixed_utf8_and_latin1_lines() -> None:
     assert ParsedMessage(raw).body_plain == "Müller\nKrämer\n"
 
 
+def test_charset_declared_utf8_with_a_latin1_line() -> None:
+    """Text declared UTF-8 that holds one Latin-1 line is decoded line by line rather than garbled."""
+    raw = "Content-Type: text/plain; charset=utf-8\n\nGrüße\n".encode() + b"Kr\xe4mer"
+    assert ParsedMessage(raw).body_plain == "Grüße\nKrämer"
+
+
 def test_charset_unknown_label_falls_back_and_records_defect() -> None:
     """An unknown charset name decodes as UTF-8 and is reported in defects."""
     msg = ParsedMessage("Content-Type: text/plain; charset=x-made-up\n\nnaïve".encode())
@@ -464,9 +471,11 @@ def test_stripped_fields_for_a_gmail_reply() -> None:
 def test_build_message_round_trip() -> None:
     """A built message parses back to the same headers, bodies, attachment bytes and inline cid."""
     raw = build_message(from_="Bøb <bob@example.com>", to=["Ann <ann@example.com>", "cy@example.com"],
-                        cc=["dee@example.com"], subject="Grüße 🎉", text="Hi Ann", html='<p>Hi <img src="cid:a.png"></p>',
-                        attachments=[("report.pdf", PDF, "application/pdf"), ("Übersicht.zip", ZIP, "application/zip")],
-                        inline=[("a.png", PNG, "image/png")], headers=[("X-Mailgun-Tag", "t1")])
+                        cc=["dee@example.com"], subject="Grüße 🎉", text="Hi Ann",
+                        html='<p>Hi <img src="cid:a.png"></p>', inline=[("a.png", PNG, "image/png")],
+                        attachments=[("report.pdf", PDF, "application/pdf"),
+                                     ("Übersicht.zip", ZIP, "application/zip")],
+                        headers=[("X-Mailgun-Tag", "t1")])
     msg = ParsedMessage(raw)
     assert (msg.from_, msg.subject, msg.header("X-Mailgun-Tag")) == ("Bøb <bob@example.com>", "Grüße 🎉", "t1")
     assert msg.addresses("To", "Cc") == ["ann@example.com", "cy@example.com", "dee@example.com"]
@@ -520,6 +529,64 @@ def test_build_message_neutralises_header_line_breaks() -> None:
     msg = ParsedMessage(build_message(from_="a@example.com", to=["b@example.com"], subject="hi\r\nBcc: x@evil.test",
                                       text="t"))
     assert msg.header_values("Bcc") == [] and msg.subject == "hi Bcc: x@evil.test"
+
+
+def test_build_message_rejects_invalid_header_name() -> None:
+    """A header name with a space (or colon, or non-ASCII) raises ValueError instead of corrupting the message."""
+    with pytest.raises(ValueError, match="invalid header name 'Bad Name'"):
+        build_message(from_="a@example.com", to=["b@example.com"], text="t", headers=[("Bad Name", "v")])
+
+
+def test_build_message_non_ascii_address_uses_smtputf8() -> None:
+    """An internationalised address is written as raw UTF-8 (SMTPUTF8) and parses back."""
+    msg = ParsedMessage(build_message(from_="José <jose@exämple.com>", to=["zoë@exämple.com"], text="t"))
+    assert (msg.from_, msg.addresses("To")) == ("José <jose@exämple.com>", ["zoë@exämple.com"])
+
+
+def test_build_message_odd_display_name_is_requoted() -> None:
+    """A display name the stdlib cannot parse ("." ) is written quoted rather than raising."""
+    msg = ParsedMessage(build_message(from_=". <a@example.com>", to=["", "b@example.com"], text="t"))
+    assert msg.addresses("From", "To") == ["a@example.com", "b@example.com"] and msg.defects == []
+
+
+def test_build_message_attachment_type_parameters_and_line_breaks() -> None:
+    """Content-type parameters are ignored and a line break in a filename cannot break the MIME structure."""
+    msg = ParsedMessage(build_message(from_="a@example.com", to=["b@example.com"], text="t",
+                                      attachments=[("notes\r\n.txt", b"hi", "text/plain; charset=utf-8")]))
+    assert [(a.filename, a.content_type, a.content) for a in msg.attachments] == [
+        ("notes  .txt", "text/plain", b"hi")]
+    assert msg.defects == []
+
+
+HEADER_TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="\x85"),
+                      max_size=80)
+FILE_NAME = st.text(st.characters(whitelist_categories=("L", "N"), whitelist_characters="-_ ."), min_size=1,
+                    max_size=30).map(str.strip).filter(bool)
+
+
+@settings(max_examples=150, deadline=None)
+@given(subject=HEADER_TEXT, text=st.lists(HEADER_TEXT, max_size=4).map("\n".join), html=HEADER_TEXT,
+       files=st.lists(st.tuples(FILE_NAME, st.binary(max_size=200)), max_size=3), name=FILE_NAME)
+def test_build_message_round_trips_any_text(subject: str, text: str, html: str,
+                                            files: list[tuple[str, bytes]], name: str) -> None:
+    """Any printable subject, display name, bodies and file names/bytes come back from the parser unchanged."""
+    raw = build_message(from_=f"{name} <a@example.com>", to=["b@example.com"], subject=subject, text=text, html=html,
+                        attachments=[(n, c, "application/octet-stream") for n, c in files])
+    msg = ParsedMessage(raw)
+    assert msg.subject in (subject.strip(), " ".join(subject.split()))
+    assert (msg.body_plain.rstrip("\n"), msg.body_html.rstrip("\n")) == (text.rstrip("\n"), html.rstrip("\n"))
+    assert [(a.filename, a.content) for a in msg.attachments] == files and msg.defects == []
+
+
+@settings(max_examples=150, deadline=None)
+@given(from_=st.text(max_size=40), to=st.lists(st.text(max_size=30), max_size=3), subject=st.text(max_size=40),
+       value=st.text(max_size=40), filename=st.text(max_size=20), content_type=st.text(max_size=20))
+def test_build_message_junk_input_never_breaks_structure(from_: str, to: list[str], subject: str, value: str,
+                                                         filename: str, content_type: str) -> None:
+    """Arbitrary strings in every field still give a message that parses without defects."""
+    msg = ParsedMessage(build_message(from_=from_, to=to, subject=subject, text="t", headers=[("X-V", value)],
+                                      attachments=[(filename, b"1", content_type)]))
+    assert [a.content for a in msg.attachments] == [b"1"] and msg.defects == []
 
 
 # --- robustness ----------------------------------------------------------------------------------
@@ -579,3 +646,16 @@ def test_fixture_every_property_computes(path: pathlib.Path) -> None:
     msg = ParsedMessage(path.read_bytes())
     touch_everything(msg)
     assert msg.headers and all(att.size == len(att.content) for att in msg.attachments)
+
+
+def test_address_headers_keep_decoded_names_quoted() -> None:
+    """An encoded display name holding a comma is quoted after decoding, so the list parses to the same addresses."""
+    import email.utils
+
+    raw = (b"From: =?utf-8?q?M=C3=BCller,_J=C3=BCrgen?= <j@example.com>\r\n"
+           b"To: =?utf-8?q?Bob_=22the=22_B?= <b@example.com>, \"=?utf-8?q?Doe,_J?=\" <d@example.com>\r\n"
+           b"Subject: =?utf-8?q?a,_b?=\r\n\r\nx")
+    msg = ParsedMessage(raw)
+    assert msg.from_ == '"Müller, Jürgen" <j@example.com>'
+    assert email.utils.getaddresses([msg.header("To")]) == [('Bob "the" B', "b@example.com"), ("Doe, J", "d@example.com")]
+    assert msg.subject == "a, b"  # not an address header: no quoting

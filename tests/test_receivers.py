@@ -56,7 +56,7 @@ ANYMAIL_MIME = "/anymail/mailgun/inbound_mime/"
 
 # Attachments and inline images; non-ASCII headers (RFC 2047 UTF-8 and ISO-2022-JP); RFC 2047 and
 # RFC 2231 encoded attachment names.
-ANYMAIL_FIXTURES = ["inline-images.eml", "attachment-pdf.eml", "rfc2047-utf8.eml", "cjk-iso2022jp.eml",
+ANYMAIL_FIXTURES = ["inline-images.eml", "attachment-pdf.eml", "rfc2047-utf8.eml", "cjk-iso2022jp.eml", "many-recipients.eml",
                     "attachment-rfc2047-filename.eml", "rfc2231-filename.eml"]
 
 # Django's URLconf for the full-stack requests, as an app includes anymail.

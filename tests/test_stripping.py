@@ -35,13 +35,15 @@ def test_strip_text_gmail_attribution_wrapped_over_two_lines() -> None:
 
 def test_strip_text_apple_mail_reply_with_mobile_signature() -> None:
     """Apple Mail's quoted "On ... at ..., X wrote:" history goes and "Sent from my iPhone" is the signature."""
-    text = "Great!\n\nSent from my iPhone\n\n> On Jan 6, 2025, at 10:15, Alice <alice@example.com> wrote:\n>\n> Lunch?\n"
+    text = ("Great!\n\nSent from my iPhone\n\n"
+            "> On Jan 6, 2025, at 10:15, Alice <alice@example.com> wrote:\n>\n> Lunch?\n")
     assert strip_text(text) == ("Great!", "Sent from my iPhone")
 
 
 def test_strip_text_outlook_original_message_separator() -> None:
     """Everything from Outlook's "-----Original Message-----" line on is history."""
-    text = "Approved.\n\n-----Original Message-----\nFrom: Dave <dave@example.com>\nSent: Monday\nSubject: Budget\n\nOK?"
+    text = ("Approved.\n\n-----Original Message-----\nFrom: Dave <dave@example.com>\nSent: Monday\n"
+            "Subject: Budget\n\nOK?")
     assert strip_text(text) == ("Approved.", "")
 
 
@@ -64,8 +66,8 @@ def test_strip_text_german_french_spanish_attributions() -> None:
     assert strip_text("Passt.\n\nAm 06.01.2025 um 10:15 schrieb Alice <alice@example.com>:\n> Mittag?\n")[0] == "Passt."
     assert strip_text("D'accord.\n\nLe lun. 6 janv. 2025 à 10:15, Alice <a@example.com> a écrit :\n> Oui ?\n")[0] == \
         "D'accord."
-    assert strip_text("Vale.\n\nEl lun, 6 ene 2025 a las 10:15, Alice (<a@example.com>) escribió:\n> ¿Comemos?\n")[0] == \
-        "Vale."
+    spanish = "Vale.\n\nEl lun, 6 ene 2025 a las 10:15, Alice (<a@example.com>) escribió:\n> ¿Comemos?\n"
+    assert strip_text(spanish)[0] == "Vale."
 
 
 def test_strip_text_trailing_quote_with_short_intro_line() -> None:
@@ -174,8 +176,8 @@ def test_strip_html_gmail_quote() -> None:
 def test_strip_html_apple_blockquote_and_attribution() -> None:
     """Apple Mail's blockquote type=cite goes, with the "On ..., X wrote:" line before it."""
     html = ('<html><body><div>Great!</div><div><br><div>On Jan 6, 2025, at 10:15, Alice &lt;<a href="mailto:a@x.com">'
-            'a@x.com</a>&gt; wrote:</div><br class="Apple-interchange-newline"><blockquote type="cite"><div>Lunch?</div>'
-            '</blockquote></div></body></html>')
+            'a@x.com</a>&gt; wrote:</div><br class="Apple-interchange-newline"><blockquote type="cite">'
+            '<div>Lunch?</div></blockquote></div></body></html>')
     assert strip_html(html) == '<html><body><div>Great!</div><div><br><div></div></div></body></html>'
 
 
