@@ -13,16 +13,17 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import payloads
+from .actions import ActionRunner
 from .clock import Clock
 from .config import Config
-from .delivery import DeliveryWorker, Transport, Webhook
-from .events import EventQuery, events_response, new_event_id, parse_event_query
+from .delivery import DeliveryWorker, Transport
+from .events import EventQuery, parse_event_query
 from .exceptions import BadRequest, ExpressionError, NotFound, PayloadTooLarge
-from .expressions import MatchContext, is_url, parse_action, parse_filter
+from .expressions import MatchContext, parse_action, parse_filter
 from .ids import ObjectIds
 from .mime import ParsedMessage, build_message
 from .models import DeliveryAttempt, Route, StoredMessage
-from .routing import RecipientPlan, plan_recipient
+from .routing import plan_recipient
 from .store import Store
 
 __all__ = ["Backend", "FIELD_LIMIT", "ROUTES_LIMIT_MAX"]
@@ -88,10 +89,12 @@ class Backend:
         self.store = store or Store()
         #: The server's own URL, set by the server once bound; storage URLs are built on it.
         self.server_url = ""
+        self.router = ActionRunner(self.config, self.clock, self.store, lambda: self.base_url)
         self.delivery = DeliveryWorker(
             self.clock, self.config.signing_key, self.config.retry_schedule, self.config.delivery_timeout,
-            on_attempt=self._record_attempt, transport=transport,
+            on_attempt=self.router.record_attempt, transport=transport,
         )
+        self.router.submit = self.delivery.submit
 
     @property
     def base_url(self) -> str:
@@ -258,8 +261,8 @@ class Backend:
         envelope_sender = sender.strip() if sender is not None else next(iter(msg.addresses("From")), "")
         message_id = msg.message_id.strip() or f"<{secrets.token_hex(12)}@mailgun-mock.invalid>"
         routes = self.store.routes()
-        answer = [self._route_recipient(msg, plan_recipient(routes, rcpt, msg, self.config.regex_timeout),
-                                        envelope_sender, message_id) for rcpt in rcpts]
+        answer = [self.router.run(msg, plan_recipient(routes, rcpt, msg, self.config.regex_timeout),
+                                  envelope_sender, message_id) for rcpt in rcpts]
         return {"id": message_id, "message": "Message received", "recipients": answer}
 
     def compose_message(self, *, from_: str | None, to: Sequence[str] = (), cc: Sequence[str] = (),
@@ -279,103 +282,6 @@ class Backend:
         raw = build_message(from_=from_, to=list(to), cc=list(cc), subject=subject, text=text, html=html,
                             attachments=list(attachments), inline=list(inline), headers=list(headers))
         return raw, [*to, *cc, *bcc]
-
-    def _route_recipient(self, msg: ParsedMessage, plan: RecipientPlan, sender: str, message_id: str) -> dict[str, Any]:
-        now = self.clock.now()
-        rcpt = plan.recipient
-        domain = rcpt.rpartition("@")[2].lower() or "unknown"
-        refs = payloads.route_refs([(r.id, r.expression) for r in plan.matched], rcpt)
-        taken: list[dict[str, Any]] = []
-        stored: StoredMessage | None = None
-        event_message = payloads.event_message(msg) if plan.matched else {}
-        for route, action in plan.actions:
-            if action.kind == "store":
-                if stored is None:
-                    stored = self._store(msg, domain, (rcpt,), sender, message_id, now)
-                url = stored.storage_url(self.base_url)
-                taken.append({"route": route.id, "action": "store", "storage": {"key": stored.key, "url": url}})
-                if action.notify:
-                    fields = payloads.notify_fields(msg, rcpt, sender, domain, url)
-                    hook = self._webhook("notify", action.notify, rcpt, message_id, fields, [], sender,
-                                         event_message, refs, multipart=bool(msg.attachments))
-                    taken.append({"route": route.id, "action": "notify", "url": action.notify, "delivery": hook.id})
-                continue
-            for dest in action.destinations:
-                if is_url(dest):
-                    fields, files = payloads.forward_fields(msg, rcpt, sender, dest)
-                    kind = "forward-mime" if payloads.is_mime_url(dest) else "forward"
-                    hook = self._webhook(kind, dest, rcpt, message_id, fields, files, sender, event_message, refs)
-                    taken.append({"route": route.id, "action": kind, "url": dest, "delivery": hook.id})
-                else:
-                    copy = self._forward_to_address(msg, dest, domain, sender, message_id, refs, now)
-                    taken.append({"route": route.id, "action": "forward", "address": dest,
-                                  "storage": {"key": copy.key, "url": copy.storage_url(self.base_url)}})
-        storage = {"key": stored.key, "url": stored.storage_url(self.base_url)} if stored else None
-        if plan.matched:
-            self.store.add_event(domain, payloads.accepted_event(new_event_id(), now, event_message, rcpt, sender,
-                                                                 refs, storage))
-        if stored is not None and storage is not None:
-            self.store.add_event(domain, payloads.stored_event(new_event_id(), now,
-                                                               payloads.event_message(msg, [rcpt]), storage))
-        return {
-            "recipient": rcpt,
-            "matched": [r.id for r in plan.matched],
-            "routes": [o.to_json() for o in plan.outcomes],
-            "stopped_by": plan.stopped_by,
-            "actions": taken,
-        }
-
-    def _store(self, msg: ParsedMessage, domain: str, recipients: Sequence[str], sender: str, message_id: str,
-               now: float) -> StoredMessage:
-        stored = StoredMessage(
-            key=secrets.token_urlsafe(24), domain=domain, raw=msg.raw, recipients=tuple(recipients),
-            sender=sender, message_id=message_id, stored_at=now, expires_at=now + self.config.retention,
-        )
-        self.store.add_message(stored)
-        return stored
-
-    def _forward_to_address(self, msg: ParsedMessage, address: str, domain: str, sender: str, message_id: str,
-                            refs: list[dict[str, Any]], now: float) -> StoredMessage:
-        # Forwarding to an address is an outgoing message: kept (so it can be fetched or resent)
-        # and shown as accepted then delivered, as Mailgun's own relay would log it.
-        copy = self._store(msg, domain, (address,), sender, message_id, now)
-        storage = {"key": copy.key, "url": copy.storage_url(self.base_url)}
-        block = payloads.event_message(msg)
-        self.store.add_event(domain, payloads.accepted_event(new_event_id(), now, block, address, sender, refs, storage))
-        status = {"code": 250, "message": "OK", "attempt-no": 1, "description": "", "session-seconds": 0.0}
-        self.store.add_event(domain, payloads.delivery_event(
-            new_event_id(), now, delivered=True, permanent=False, recipient=address, sender=sender,
-            target=address, transport="smtp", message=block, routes=refs, status=status))
-        return copy
-
-    def _webhook(self, kind: str, url: str, recipient: str, message_id: str, fields: list[tuple[str, Any]],
-                 files: list[tuple[str, str, bytes, str]], sender: str, message: dict[str, Any],
-                 refs: list[dict[str, Any]], multipart: bool = False) -> Webhook:
-        hook = Webhook(id=secrets.token_hex(8), kind=kind, url=url, recipient=recipient, message_id=message_id,
-                       fields=fields, files=files, multipart=multipart,
-                       context={"sender": sender, "message": message, "routes": refs})
-        return self.delivery.submit(hook)
-
-    def _record_attempt(self, hook: Webhook, attempt: DeliveryAttempt) -> None:
-        self.store.add_attempt(attempt)
-        if hook.kind == "notify":
-            return  # Mailgun logs no delivered/failed event for a store() notification
-        delivered = attempt.outcome == "delivered"
-        status: dict[str, Any] = {
-            "code": attempt.status or 0,
-            "message": "OK" if delivered else (attempt.error or f"HTTP {attempt.status}"),
-            "attempt-no": attempt.attempt,
-            "description": "" if delivered else (attempt.error or f"the receiver answered {attempt.status}"),
-            "session-seconds": round(attempt.duration, 3),
-        }
-        if attempt.next_retry is not None:
-            status["retry-seconds"] = int(attempt.next_retry - attempt.scheduled_at)
-        ctx = hook.context
-        domain = hook.recipient.rpartition("@")[2].lower() or "unknown"
-        self.store.add_event(domain, payloads.delivery_event(
-            new_event_id(), attempt.attempted_at, delivered=delivered, permanent=attempt.outcome in ("failed", "rejected"),
-            recipient=hook.recipient, sender=ctx["sender"], target=hook.url, transport="http",
-            message=ctx["message"], routes=ctx["routes"], status=status))
 
     def wait_for_first_attempts(self, answer: Mapping[str, Any], timeout: float = 30.0) -> None:
         """Block until every webhook an inject answer lists has had its first attempt."""

@@ -215,7 +215,7 @@ class MatchResult:
         if self.match is None or "\\" not in template:
             return template
         try:
-            return self.match.expand(template)
+            return str(self.match.expand(template))
         except (regex.error, IndexError):
             return template
 

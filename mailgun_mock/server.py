@@ -73,7 +73,8 @@ class _Server(ThreadedWSGIServer):
             while not self._stopping:
                 for key, _ in selector.select():
                     if key.fileobj is self.socket and not self._stopping:
-                        self._handle_request_noblock()
+                        # socketserver's own accept-and-dispatch step (stable since Python 2).
+                        self._handle_request_noblock()  # type: ignore[attr-defined]
 
     def request_stop(self) -> None:
         self._stopping = True

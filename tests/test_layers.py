@@ -21,6 +21,7 @@ LAYERS = {
     "stripping": 1.5,
     "expressions": 2, "mime": 2, "signing": 2, "clock": 2, "ids": 2, "events": 2,
     "store": 2.5, "payloads": 2.5, "routing": 2.5,
+    "actions": 2.9,
     "delivery": 2.8,
     "backend": 3,
     "api": 4, "api.common": 4, "api.routes": 4.5, "api.mock": 4.5, "api.messages": 4.5, "api.events": 4.5,
