@@ -30,7 +30,7 @@ import zlib
 from collections.abc import Callable, Iterator, Mapping
 from datetime import timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeGuard
 
 from .exceptions import BadRequest
 
@@ -57,6 +57,16 @@ _Node = tuple[Any, ...]
 _MAX_DEPTH = 16  # parentheses; bounds the recursion of the parser and the matcher
 _MAX_TEXT = 4096  # Mailgun's 4k field limit, applied to each filter expression
 _INF = math.inf
+
+
+def _number(value: Any, finite: bool = True) -> TypeGuard[float]:
+    """Whether ``value`` is a real number (not a bool), finite, or at least not NaN."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value) if finite else not math.isnan(value)
+    except OverflowError:  # an int too large for a float
+        return False
 
 
 def new_event_id() -> str:
@@ -291,8 +301,7 @@ class EventQuery:
         if isinstance(self.limit, bool) or not isinstance(self.limit, int) or not 1 <= self.limit <= LIMIT_MAX:
             raise BadRequest(f"The 'limit' parameter must be an integer from 1 to {LIMIT_MAX}")
         for bound in (self.begin, self.end):
-            if bound is not None and (isinstance(bound, bool) or not isinstance(bound, (int, float))
-                                      or not math.isfinite(bound)):
+            if bound is not None and not _number(bound):
                 raise BadRequest(f"Invalid time range bound {bound!r}")
         if self.begin is not None and self.end is not None and self.begin != self.end:
             if self.ascending != (self.end > self.begin):
@@ -314,7 +323,7 @@ class EventQuery:
         """Whether the event is in the range and passes every filter. Never raises on odd events."""
         low, high = self.bounds
         stamp = event.get("timestamp") if isinstance(event, Mapping) else None
-        if not isinstance(stamp, (int, float)) or not low <= stamp <= high:
+        if not _number(stamp) or not low <= stamp <= high:
             return False
         return self._passes(event)
 
@@ -384,8 +393,9 @@ def parse_event_query(params: Mapping[str, Any] | Any, now: float) -> EventQuery
             raise BadRequest("The 'limit' parameter must be at least 1")
     # Mailgun: the direction follows from begin and end when both are given; otherwise from
     # `ascending`, which defaults to descending (a request with no parameters pages back from
-    # now). A missing begin is `now` going down and, going up, the oldest retained event (so
-    # ascending=yes alone lists everything kept, oldest first).
+    # now; Mailgun asks for `ascending` when there is no end, we default it rather than refuse).
+    # A lone end after now therefore reads as ascending. A missing begin is `now` going down
+    # and, going up, the oldest retained event (ascending=yes alone lists everything kept).
     if ascending is None:
         reference = now if begin is None else begin
         ascending = end is not None and end > reference
@@ -473,7 +483,7 @@ class EventLog:
         :raises ValueError: if ``timestamp`` is not a finite number.
         """
         stamp = event.get("timestamp")
-        if isinstance(stamp, bool) or not isinstance(stamp, (int, float)) or not math.isfinite(stamp):
+        if not _number(stamp):
             raise ValueError(f"an event needs a finite numeric timestamp, got {stamp!r}")
         stamp, seq = float(stamp), next(self._seq)
         self._all.insert(stamp, seq, event)
@@ -582,12 +592,6 @@ def encode_page_token(state: PageState) -> str:
     return base64.urlsafe_b64encode(body).rstrip(b"=").decode("ascii")
 
 
-def _number(value: Any, optional: bool = False) -> bool:
-    if value is None:
-        return optional
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and not math.isnan(value)
-
-
 def decode_page_token(token: str) -> PageState:
     """The state a token of :func:`encode_page_token` stands for.
 
@@ -610,17 +614,19 @@ def decode_page_token(token: str) -> PageState:
         version, kind, cursor, begin, end, ascending, limit, filters, domain = payload
         if version != _TOKEN_VERSION or kind not in [k[0] for k in _KINDS] or not isinstance(domain, str):
             raise ValueError("not ours")
-        if cursor is not None and not (isinstance(cursor, list) and len(cursor) == 2 and all(map(_number, cursor))):
-            raise ValueError("bad cursor")
-        if not (_number(begin, True) and _number(end, True) and isinstance(ascending, bool)
+        if cursor is not None:
+            if not (isinstance(cursor, list) and len(cursor) == 2 and all(_number(c, False) for c in cursor)):
+                raise ValueError("bad cursor")
+            cursor = (float(cursor[0]), float(cursor[1]))
+        if not (isinstance(ascending, bool)
                 and isinstance(filters, list)
                 and all(isinstance(f, list) and len(f) == 2 and all(isinstance(s, str) for s in f) for f in filters)):
             raise ValueError("bad query")
         query = EventQuery(begin=begin, end=end, ascending=ascending, limit=limit,
                            filters=tuple((field, text) for field, text in filters))
-    except (ValueError, TypeError, binascii.Error, zlib.error, UnicodeError, RecursionError, BadRequest):
+    except (ValueError, TypeError, OverflowError, binascii.Error, zlib.error, RecursionError, BadRequest):
         raise BadRequest("invalid page token") from None
-    return PageState(query, next(k for k in _KINDS if k[0] == kind), None if cursor is None else tuple(cursor), domain)
+    return PageState(query, next(k for k in _KINDS if k[0] == kind), cursor, domain)
 
 
 def _beside(entry: _Entry, up: bool) -> Cursor:
@@ -644,7 +650,7 @@ def events_response(log: EventLog, query: EventQuery | None, token: str | None, 
         if state.domain.lower() != domain.lower():
             raise BadRequest("invalid page token")
     else:
-        state = PageState(query or parse_event_query({}, now), "first", None, domain)
+        state = PageState(query if query is not None else parse_event_query({}, now), "first", None, domain)
     query, cursor = state.query, state.cursor
     backwards = state.kind in ("last", "previous")
     entries = log._entries(query, cursor, backwards)
