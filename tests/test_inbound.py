@@ -406,3 +406,27 @@ def test_custom_retry_schedule_and_reset_drops_pending_retries(receiver: HTTPSer
         mock.reset()
         mock.advance_clock(3600)
         assert mock.deliveries == [] and mock.backend.delivery.pending() == 0
+
+
+@pytest.mark.parametrize("name", ["rfc2047-utf8.eml", "rfc2047-latin1.eml", "cjk-iso2022jp.eml"])
+def test_forward_decodes_non_ascii_headers_and_bodies(mailgun_mock: MailgunMock, receiver: HTTPServer, name: str) -> None:
+    """Encoded subjects, names and bodies in any charset arrive decoded to UTF-8, as the stdlib reads them."""
+    import email
+    from email import policy
+
+    receiver.expect_request("/inbound").respond_with_data("ok")
+    route(mailgun_mock, "catch_all()", f'forward("{receiver.url_for("/inbound")}")')
+    raw = (FIXTURES / name).read_bytes()
+    mailgun_mock.inject(raw, recipients=["intl@example.com"])
+    reference = email.message_from_bytes(raw, policy=policy.default)
+    (request, _), = receiver.log
+    fields = dict(form_of(request))
+    assert fields["subject"] == str(reference["Subject"]) and not fields["subject"].isascii()
+    assert fields["Subject"] == fields["subject"]
+    expected_from = email.utils.getaddresses([str(reference["From"])])
+    assert email.utils.getaddresses([fields["from"]]) == expected_from
+    text = reference.get_body(("plain",))
+    assert text is not None
+    body = text.get_content().replace("\r\n", "\n").strip()
+    assert body.splitlines()[0] in fields["body-plain"]
+    assert not fields["body-plain"].isascii()
