@@ -21,7 +21,8 @@ from .events import EventQuery, parse_event_query
 from .exceptions import BadRequest, ExpressionError, NotFound, PayloadTooLarge
 from .expressions import MatchContext, parse_action, parse_filter
 from .ids import ObjectIds
-from .mime import ParsedMessage, build_message
+from .compose import build_message
+from .mime import ParsedMessage
 from .models import DeliveryAttempt, Route, StoredMessage
 from .routing import plan_recipient
 from .store import Store

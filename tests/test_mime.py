@@ -1,4 +1,4 @@
-"""mailgun_mock.mime: raw message -> headers, bodies, stripped fields and attachments; build_message."""
+"""mailgun_mock.mime: raw message -> headers, addresses, bodies, stripped fields and attachments."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailgun_mock.mime import Attachment, ParsedMessage, build_message, decode_header_value
+from mailgun_mock.compose import build_message
+from mailgun_mock.mime import Attachment, ParsedMessage
 
 FIXTURES = sorted((pathlib.Path(__file__).resolve().parent.parent / "fixtures").glob("*.eml"))
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
@@ -48,54 +49,7 @@ def touch_everything(msg: ParsedMessage) -> None:
     assert msg.size == len(msg.raw)
 
 
-# --- header decoding -----------------------------------------------------------------------------
-
-def test_decode_header_value_utf8_base64() -> None:
-    """A UTF-8 B-encoded word decodes to its text."""
-    assert decode_header_value("=?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?=") == "Grüße aus Köln"
-
-
-def test_decode_header_value_utf8_q_with_underscores() -> None:
-    """A Q-encoded word decodes =XX escapes and turns underscores into spaces."""
-    assert decode_header_value("=?utf-8?q?Caf=C3=A9_cr=C3=A8me?=") == "Café crème"
-
-
-def test_decode_header_value_iso_8859_1() -> None:
-    """An ISO-8859-1 word decodes, with text around it kept."""
-    assert decode_header_value("Re: =?ISO-8859-1?Q?R=E9union_=E0_10h?= demain") == "Re: Réunion à 10h demain"
-
-
-def test_decode_header_value_iso_2022_jp() -> None:
-    """An ISO-2022-JP B-encoded word (common in Japanese mail) decodes to Japanese text."""
-    word = base64.b64encode("会議の議事録".encode("iso-2022-jp")).decode()
-    assert decode_header_value(f"=?ISO-2022-JP?B?{word}?=") == "会議の議事録"
-
-
-def test_decode_header_value_unknown_charset_falls_back_to_utf8() -> None:
-    """An unknown charset label decodes the bytes as UTF-8 rather than failing."""
-    assert decode_header_value("=?x-unknown-label?Q?na=C3=AFve?=") == "naïve"
-
-
-def test_decode_header_value_unknown_charset_latin1_bytes() -> None:
-    """An unknown charset with bytes that are not UTF-8 falls back to cp1252."""
-    assert decode_header_value("=?bogus?Q?fa=E7ade?=") == "façade"
-
-
-def test_decode_header_value_unfolds_and_joins_adjacent_words() -> None:
-    """Folding is removed and whitespace between two encoded words disappears."""
-    value = "=?utf-8?q?Hello_?=\r\n =?utf-8?q?W=C3=B6rld?=\r\n\tand more"
-    assert decode_header_value(value) == "Hello Wörld\tand more"
-
-
-def test_decode_header_value_joins_multibyte_character_split_across_words() -> None:
-    """A UTF-8 character whose bytes straddle two encoded words is reassembled."""
-    assert decode_header_value("=?utf-8?q?caf=C3?= =?utf-8?q?=A9?=") == "café"
-
-
-def test_decode_header_value_leaves_malformed_word_alone() -> None:
-    """An unterminated encoded word stays as literal text."""
-    assert decode_header_value("Order (=?utf-8?Q?unterminated") == "Order (=?utf-8?Q?unterminated"
-
+# --- headers -------------------------------------------------------------------------------------
 
 def test_headers_keep_order_repeats_and_casing() -> None:
     """headers lists every header in order, repeats kept, names as written, values decoded."""
@@ -466,129 +420,6 @@ def test_stripped_fields_for_a_gmail_reply() -> None:
     assert msg.stripped_html == '<div dir="ltr">Sounds good.</div>'
 
 
-# --- build_message -------------------------------------------------------------------------------
-
-def test_build_message_round_trip() -> None:
-    """A built message parses back to the same headers, bodies, attachment bytes and inline cid."""
-    raw = build_message(from_="Bøb <bob@example.com>", to=["Ann <ann@example.com>", "cy@example.com"],
-                        cc=["dee@example.com"], subject="Grüße 🎉", text="Hi Ann",
-                        html='<p>Hi <img src="cid:a.png"></p>', inline=[("a.png", PNG, "image/png")],
-                        attachments=[("report.pdf", PDF, "application/pdf"),
-                                     ("Übersicht.zip", ZIP, "application/zip")],
-                        headers=[("X-Mailgun-Tag", "t1")])
-    msg = ParsedMessage(raw)
-    assert (msg.from_, msg.subject, msg.header("X-Mailgun-Tag")) == ("Bøb <bob@example.com>", "Grüße 🎉", "t1")
-    assert msg.addresses("To", "Cc") == ["ann@example.com", "cy@example.com", "dee@example.com"]
-    assert (msg.body_plain, msg.body_html) == ("Hi Ann\n", '<p>Hi <img src="cid:a.png"></p>\n')
-    assert [(a.filename, a.content, a.content_type, a.disposition) for a in msg.attachments] == [
-        ("a.png", PNG, "image/png", "inline"), ("report.pdf", PDF, "application/pdf", "attachment"),
-        ("Übersicht.zip", ZIP, "application/zip", "attachment")]
-    assert msg.content_id_map["<a.png>"].content == PNG and msg.defects == []
-    assert raw.isascii() and b"\r\n" in raw
-
-
-def test_build_message_adds_date_and_message_id() -> None:
-    """Date and Message-Id are added when absent, the id on the sender's domain."""
-    msg = ParsedMessage(build_message(from_="a@mg.example.com", to=["b@example.com"], text="x"))
-    assert msg.header("Date").endswith("+0000")
-    assert msg.message_id.startswith("<") and msg.message_id.endswith("@mg.example.com>")
-
-
-def test_build_message_keeps_given_date_and_message_id() -> None:
-    """Date and Message-Id passed in headers are used instead of generated ones."""
-    msg = ParsedMessage(build_message(from_="a@example.com", to=["b@example.com"], text="x", headers=[
-        ("Date", "Mon, 06 Jan 2025 10:15:00 +0000"), ("Message-Id", "<fixed@example.com>")]))
-    assert msg.header_values("Date") == ["Mon, 06 Jan 2025 10:15:00 +0000"]
-    assert msg.header_values("message-id") == ["<fixed@example.com>"]
-
-
-def test_build_message_html_only_and_structure() -> None:
-    """An HTML-only message is a single text/html part; body_plain is synthesised."""
-    msg = ParsedMessage(build_message(from_="a@example.com", to=["b@example.com"], html="<p>Only <i>html</i></p>"))
-    assert msg.header("Content-Type").startswith("text/html")
-    assert (msg.body_html, msg.body_plain) == ("<p>Only <i>html</i></p>\n", "Only html")
-
-
-def test_build_message_text_and_html_is_alternative() -> None:
-    """text plus html without files makes a multipart/alternative message."""
-    msg = ParsedMessage(build_message(from_="a@example.com", to=["b@example.com"], text="t", html="<b>h</b>"))
-    assert msg.header("Content-Type").startswith("multipart/alternative")
-
-
-def test_build_message_message_rfc822_attachment_is_not_base64() -> None:
-    """A message/rfc822 attachment is embedded as-is (RFC 2046 forbids base64 there) and reads back."""
-    inner = b"From: x@example.com\r\nSubject: fwd\r\n\r\nbody\r\n"
-    raw = build_message(from_="a@example.com", to=["b@example.com"], text="t",
-                        attachments=[("fwd.eml", inner, "message/rfc822")])
-    assert b"Subject: fwd" in raw
-    assert ParsedMessage(raw).attachments[0].content == inner
-
-
-def test_build_message_neutralises_header_line_breaks() -> None:
-    """A line break in a header value cannot inject a second header."""
-    msg = ParsedMessage(build_message(from_="a@example.com", to=["b@example.com"], subject="hi\r\nBcc: x@evil.test",
-                                      text="t"))
-    assert msg.header_values("Bcc") == [] and msg.subject == "hi Bcc: x@evil.test"
-
-
-def test_build_message_rejects_invalid_header_name() -> None:
-    """A header name with a space (or colon, or non-ASCII) raises ValueError instead of corrupting the message."""
-    with pytest.raises(ValueError, match="invalid header name 'Bad Name'"):
-        build_message(from_="a@example.com", to=["b@example.com"], text="t", headers=[("Bad Name", "v")])
-
-
-def test_build_message_non_ascii_address_uses_smtputf8() -> None:
-    """An internationalised address is written as raw UTF-8 (SMTPUTF8) and parses back."""
-    msg = ParsedMessage(build_message(from_="José <jose@exämple.com>", to=["zoë@exämple.com"], text="t"))
-    assert (msg.from_, msg.addresses("To")) == ("José <jose@exämple.com>", ["zoë@exämple.com"])
-
-
-def test_build_message_odd_display_name_is_requoted() -> None:
-    """A display name the stdlib cannot parse ("." ) is written quoted rather than raising."""
-    msg = ParsedMessage(build_message(from_=". <a@example.com>", to=["", "b@example.com"], text="t"))
-    assert msg.addresses("From", "To") == ["a@example.com", "b@example.com"] and msg.defects == []
-
-
-def test_build_message_attachment_type_parameters_and_line_breaks() -> None:
-    """Content-type parameters are ignored and a line break in a filename cannot break the MIME structure."""
-    msg = ParsedMessage(build_message(from_="a@example.com", to=["b@example.com"], text="t",
-                                      attachments=[("notes\r\n.txt", b"hi", "text/plain; charset=utf-8")]))
-    assert [(a.filename, a.content_type, a.content) for a in msg.attachments] == [
-        ("notes  .txt", "text/plain", b"hi")]
-    assert msg.defects == []
-
-
-HEADER_TEXT = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp"), blacklist_characters="\x85"),
-                      max_size=80)
-FILE_NAME = st.text(st.characters(whitelist_categories=("L", "N"), whitelist_characters="-_ ."), min_size=1,
-                    max_size=30).map(str.strip).filter(bool)
-
-
-@settings(max_examples=150, deadline=None)
-@given(subject=HEADER_TEXT, text=st.lists(HEADER_TEXT, max_size=4).map("\n".join), html=HEADER_TEXT,
-       files=st.lists(st.tuples(FILE_NAME, st.binary(max_size=200)), max_size=3), name=FILE_NAME)
-def test_build_message_round_trips_any_text(subject: str, text: str, html: str,
-                                            files: list[tuple[str, bytes]], name: str) -> None:
-    """Any printable subject, display name, bodies and file names/bytes come back from the parser unchanged."""
-    raw = build_message(from_=f"{name} <a@example.com>", to=["b@example.com"], subject=subject, text=text, html=html,
-                        attachments=[(n, c, "application/octet-stream") for n, c in files])
-    msg = ParsedMessage(raw)
-    assert msg.subject in (subject.strip(), " ".join(subject.split()))
-    assert (msg.body_plain.rstrip("\n"), msg.body_html.rstrip("\n")) == (text.rstrip("\n"), html.rstrip("\n"))
-    assert [(a.filename, a.content) for a in msg.attachments] == files and msg.defects == []
-
-
-@settings(max_examples=150, deadline=None)
-@given(from_=st.text(max_size=40), to=st.lists(st.text(max_size=30), max_size=3), subject=st.text(max_size=40),
-       value=st.text(max_size=40), filename=st.text(max_size=20), content_type=st.text(max_size=20))
-def test_build_message_junk_input_never_breaks_structure(from_: str, to: list[str], subject: str, value: str,
-                                                         filename: str, content_type: str) -> None:
-    """Arbitrary strings in every field still give a message that parses without defects."""
-    msg = ParsedMessage(build_message(from_=from_, to=to, subject=subject, text="t", headers=[("X-V", value)],
-                                      attachments=[(filename, b"1", content_type)]))
-    assert [a.content for a in msg.attachments] == [b"1"] and msg.defects == []
-
-
 # --- robustness ----------------------------------------------------------------------------------
 
 SEEDS = [
@@ -632,12 +463,6 @@ def test_parsed_message_random_bytes_never_raise(data: bytes) -> None:
 def test_parsed_message_mutated_real_messages_never_raise(seed_message: bytes, seed: int) -> None:
     """Real messages with random damage parse without an exception from any property."""
     touch_everything(ParsedMessage(mutate(seed_message, seed)))
-
-
-@given(st.text(max_size=300))
-def test_decode_header_value_never_raises(value: str) -> None:
-    """decode_header_value returns a str for any input."""
-    assert isinstance(decode_header_value(value), str)
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda p: p.name)

@@ -1,0 +1,71 @@
+"""mailgun_mock.headers: unfolding and RFC 2047 decoding of header values, charset fallbacks."""
+
+from __future__ import annotations
+
+import base64
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+import mailgun_mock.mime
+from mailgun_mock.headers import decode_header_value
+
+
+# --- decode_header_value -------------------------------------------------------------------------
+
+def test_decode_header_value_utf8_base64() -> None:
+    """A UTF-8 B-encoded word decodes to its text."""
+    assert decode_header_value("=?UTF-8?B?R3LDvMOfZSBhdXMgS8O2bG4=?=") == "Grüße aus Köln"
+
+
+def test_decode_header_value_utf8_q_with_underscores() -> None:
+    """A Q-encoded word decodes =XX escapes and turns underscores into spaces."""
+    assert decode_header_value("=?utf-8?q?Caf=C3=A9_cr=C3=A8me?=") == "Café crème"
+
+
+def test_decode_header_value_iso_8859_1() -> None:
+    """An ISO-8859-1 word decodes, with text around it kept."""
+    assert decode_header_value("Re: =?ISO-8859-1?Q?R=E9union_=E0_10h?= demain") == "Re: Réunion à 10h demain"
+
+
+def test_decode_header_value_iso_2022_jp() -> None:
+    """An ISO-2022-JP B-encoded word (common in Japanese mail) decodes to Japanese text."""
+    word = base64.b64encode("会議の議事録".encode("iso-2022-jp")).decode()
+    assert decode_header_value(f"=?ISO-2022-JP?B?{word}?=") == "会議の議事録"
+
+
+def test_decode_header_value_unknown_charset_falls_back_to_utf8() -> None:
+    """An unknown charset label decodes the bytes as UTF-8 rather than failing."""
+    assert decode_header_value("=?x-unknown-label?Q?na=C3=AFve?=") == "naïve"
+
+
+def test_decode_header_value_unknown_charset_latin1_bytes() -> None:
+    """An unknown charset with bytes that are not UTF-8 falls back to cp1252."""
+    assert decode_header_value("=?bogus?Q?fa=E7ade?=") == "façade"
+
+
+def test_decode_header_value_unfolds_and_joins_adjacent_words() -> None:
+    """Folding is removed and whitespace between two encoded words disappears."""
+    value = "=?utf-8?q?Hello_?=\r\n =?utf-8?q?W=C3=B6rld?=\r\n\tand more"
+    assert decode_header_value(value) == "Hello Wörld\tand more"
+
+
+def test_decode_header_value_joins_multibyte_character_split_across_words() -> None:
+    """A UTF-8 character whose bytes straddle two encoded words is reassembled."""
+    assert decode_header_value("=?utf-8?q?caf=C3?= =?utf-8?q?=A9?=") == "café"
+
+
+def test_decode_header_value_leaves_malformed_word_alone() -> None:
+    """An unterminated encoded word stays as literal text."""
+    assert decode_header_value("Order (=?utf-8?Q?unterminated") == "Order (=?utf-8?Q?unterminated"
+
+
+@given(st.text(max_size=300))
+def test_decode_header_value_never_raises(value: str) -> None:
+    """decode_header_value returns a str for any input."""
+    assert isinstance(decode_header_value(value), str)
+
+
+def test_decode_header_value_still_importable_from_mime() -> None:
+    """mailgun_mock.mime re-exports decode_header_value, so imports written before the split keep working."""
+    assert mailgun_mock.mime.decode_header_value is decode_header_value
