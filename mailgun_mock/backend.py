@@ -259,6 +259,8 @@ class Backend:
             local, _, host = rcpt.rpartition("@")
             if not local or not host or any(c.isspace() for c in rcpt):
                 raise BadRequest(f"recipient {rcpt[:100]!r} is not an email address")
+            if not self.config.serves(host):
+                raise BadRequest(f"Domain not found: {host} (the mock serves {', '.join(self.config.domains)})")
         envelope_sender = sender.strip() if sender is not None else next(iter(msg.addresses("From")), "")
         message_id = msg.message_id.strip() or f"<{secrets.token_hex(12)}@mailgun-mock.invalid>"
         routes = self.store.routes()
@@ -293,6 +295,11 @@ class Backend:
         """``GET /mock/deliveries``: every webhook attempt, oldest first."""
         return self.store.attempts()
 
+    def check_domain(self, domain: str) -> None:
+        """:raises NotFound: ``Domain not found: <domain>`` when ``--domain`` restricts and this is not one."""
+        if not self.config.serves(domain):
+            raise NotFound(f"Domain not found: {domain}")
+
     # -- stored messages ------------------------------------------------------------------
 
     def get_stored_message(self, domain: str, key: str) -> StoredMessage:
@@ -300,6 +307,7 @@ class Backend:
 
         :raises NotFound: ``Message not found``.
         """
+        self.check_domain(domain)
         message = self.store.get_message(key, self.clock.now())
         if message is None or message.domain != domain.lower():
             raise NotFound("Message not found")
@@ -337,6 +345,7 @@ class Backend:
 
     def list_events(self, domain: str, params: Mapping[str, Any] | None, token: str | None = None) -> dict[str, Any]:
         """``GET /v3/<domain>/events[/<token>]``: one page with its four paging links."""
+        self.check_domain(domain)
         now = self.clock.now()
         query: EventQuery | None = parse_event_query(params or {}, now) if token is None else None
         return self.store.events_response(domain, query, token, self.base_url, now)

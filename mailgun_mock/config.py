@@ -37,6 +37,10 @@ class Config:
     :param retry_schedule: seconds between webhook attempts after a failure.
     :param delivery_timeout: seconds one webhook attempt may take.
     :param max_message_size: largest message accepted, in bytes (Mailgun: 25 MB).
+    :param domains: the domains served; empty means any domain is accepted.
+    :param smtp_port: port of the SMTP listener (``0`` = no SMTP listener).
+    :param snapshot: path of the JSON snapshot to load at start and keep up to date (``""`` = none).
+    :param snapshot_delay: seconds between a change and the snapshot write that records it.
     """
 
     host: str = "127.0.0.1"
@@ -49,6 +53,11 @@ class Config:
     retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
     delivery_timeout: float = 10.0
     max_message_size: int = 25 * 1024 * 1024
+    # The flag is --domain (repeatable), so its environment twin is MAILGUN_MOCK_DOMAIN (comma-separated).
+    domains: tuple[str, ...] = dataclasses.field(default=(), metadata={"env": "DOMAIN"})
+    smtp_port: int = 0
+    snapshot: str = ""
+    snapshot_delay: float = 0.5
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -65,6 +74,15 @@ class Config:
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
             raise ConfigError(f"public_url must start with http:// or https://, got {self.public_url!r}")
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
+        object.__setattr__(self, "domains", tuple(d.strip().lower() for d in self.domains if d.strip()))
+        if not 0 <= self.smtp_port <= 65535:
+            raise ConfigError(f"smtp_port must be between 0 and 65535, got {self.smtp_port}")
+        if self.snapshot_delay < 0:
+            raise ConfigError("snapshot_delay must not be negative")
+
+    def serves(self, domain: str) -> bool:
+        """Whether mail for ``domain`` is accepted (always, unless ``domains`` restricts it)."""
+        return not self.domains or domain.lower() in self.domains
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
@@ -78,7 +96,7 @@ class Config:
         environ = os.environ if environ is None else environ
         values: dict[str, Any] = {}
         for field in dataclasses.fields(cls):
-            env_name = ENV_PREFIX + field.name.upper()
+            env_name = ENV_PREFIX + field.metadata.get("env", field.name.upper())
             if env_name in environ:
                 values[field.name] = _convert(field, environ[env_name], env_name)
         for name, value in overrides.items():
@@ -111,6 +129,8 @@ def _convert(field: dataclasses.Field[Any], raw: str, source: str) -> Any:
             return float(raw)
     except ValueError:
         raise ConfigError(f"{source} must be a number, got {raw!r}") from None
-    if kind.startswith("tuple"):
+    if kind.startswith("tuple[float"):
         return parse_schedule(raw)
+    if kind.startswith("tuple[str"):
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
     return raw

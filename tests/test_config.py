@@ -76,3 +76,13 @@ def test_config_refuses_bad_delivery_values(env: dict[str, str], message: str) -
     """Unusable schedules, URLs and durations are refused with a message."""
     with pytest.raises(ConfigError, match=message):
         Config.from_env(env)
+
+
+def test_config_domain_env_twin_and_serves() -> None:
+    """MAILGUN_MOCK_DOMAIN (comma-separated) restricts the served domains, compared without case."""
+    config = Config.from_env({"MAILGUN_MOCK_DOMAIN": "Mg.Example.com, other.test", "MAILGUN_MOCK_SMTP_PORT": "2525",
+                              "MAILGUN_MOCK_SNAPSHOT": "/tmp/state.json"})
+    assert config.domains == ("mg.example.com", "other.test")
+    assert config.serves("MG.example.com") and not config.serves("example.com")
+    assert Config().serves("anything.example")
+    assert (config.smtp_port, config.snapshot) == (2525, "/tmp/state.json")

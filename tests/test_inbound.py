@@ -430,3 +430,18 @@ def test_forward_decodes_non_ascii_headers_and_bodies(mailgun_mock: MailgunMock,
     body = text.get_content().replace("\r\n", "\n").strip()
     assert body.splitlines()[0] in fields["body-plain"]
     assert not fields["body-plain"].isascii()
+
+
+def test_domain_restriction_refuses_other_domains() -> None:
+    """With domains set, mail to other domains is refused and their events and messages are 404."""
+    with MailgunMock(domains=("example.com",)) as mock:
+        mock.backend.create_route("catch_all()", ["store()"])
+        assert mock.inject(sample_message())["recipients"][0]["recipient"] == "support@example.com"
+        from mailgun_mock.exceptions import BadRequest
+
+        with pytest.raises(BadRequest, match="Domain not found: other.org"):
+            mock.inject(sample_message(), recipients=["x@other.org"])
+        auth = ("api", mock.api_key)
+        reply = requests.get(f"{mock.url}/v3/other.org/events", auth=auth, timeout=5)
+        assert (reply.status_code, reply.json()) == (404, {"message": "Domain not found: other.org"})
+        assert requests.get(f"{mock.url}/v3/example.com/events", auth=auth, timeout=5).status_code == 200
