@@ -36,10 +36,9 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     from .api import events, messages, mock, routes
 
     config = config or (backend.config if backend else Config())
-    backend = backend or Backend(config)
+    served = backend or Backend(config)
     app = Flask("mailgun_mock", static_folder=None)
-    app.extensions["mailgun_mock"] = backend
-    app.extensions["mailgun_mock.errors"] = []
+    app.extensions["mailgun_mock"] = served
     # Room for a whole message in any of the inbound forms (multipart adds a little).
     app.config["MAX_CONTENT_LENGTH"] = config.max_message_size * 2 + 65536
     app.config["MAX_FORM_MEMORY_SIZE"] = config.max_message_size + 65536
@@ -84,7 +83,7 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     def unexpected_error(exc: Exception) -> tuple[Response, int]:
         # A bug. Answer JSON, keep serving, and keep the exception for the test that caused it.
         log.exception("internal error on %s %s", request.method, request.path)
-        app.extensions["mailgun_mock.errors"].append(exc)
+        served.errors.append(exc)
         return jsonify(message=f"internal error: {type(exc).__name__}"), 500
 
     return app

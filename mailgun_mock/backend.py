@@ -96,6 +96,8 @@ class Backend:
             on_attempt=self.router.record_attempt, transport=transport,
         )
         self.router.submit = self.delivery.submit
+        #: unexpected exceptions (bugs) raised while serving requests or delivering webhooks.
+        self.errors: list[BaseException] = self.delivery.errors
 
     @property
     def base_url(self) -> str:

@@ -138,6 +138,8 @@ class DeliveryWorker:
         self._stopping = False
         self._thread_count = threads
         self._threads: list[threading.Thread] = []
+        #: unexpected exceptions raised while delivering (bugs), for the test that caused them.
+        self.errors: list[BaseException] = []
 
     def _ensure_threads(self) -> None:
         # Started on first use and again after stop(), so an idle mock costs no threads.
@@ -164,6 +166,20 @@ class DeliveryWorker:
         with self._cond:
             hooks = [self._waiting[i] for i in ids if i in self._waiting]
         return all(h.first_attempt.wait(max(0.0, deadline - time.monotonic())) for h in hooks)
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Block until ``predicate()`` holds, re-checking after every attempt; ``False`` on timeout.
+
+        :param predicate: called with the worker's condition held; it must not submit webhooks.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
 
     def pending(self) -> int:
         """How many webhooks wait for an attempt (including future retries)."""
@@ -224,8 +240,9 @@ class DeliveryWorker:
         while (hook := self._next_due()) is not None:
             try:
                 self._attempt(hook)
-            except Exception:  # a bug must not kill the worker: log it and carry on
+            except Exception as exc:  # a bug must not kill the worker: log it, keep it, carry on
                 log.exception("delivery %s to %s failed unexpectedly", hook.id, hook.url)
+                self.errors.append(exc)
             finally:
                 hook.first_attempt.set()
                 with self._cond:

@@ -10,13 +10,16 @@ from collections.abc import Sequence
 from email.message import EmailMessage, Message
 from email.policy import SMTP
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from .app import create_app
 from .backend import Backend
 from .config import Config
+
+if TYPE_CHECKING:
+    import requests
 
 __all__ = ["MailgunMock", "ServerError"]
 
@@ -105,6 +108,7 @@ class MailgunMock:
         self.app = create_app(self.backend, self.config)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._session: requests.Session | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -130,6 +134,9 @@ class MailgunMock:
         thread.join()
         server.close()
         self.backend.close()
+        if self._session is not None:
+            self._session.close()
+            self._session = None
         self._server = self._thread = None
 
     def __enter__(self) -> MailgunMock:
@@ -181,7 +188,7 @@ class MailgunMock:
     def reset(self) -> None:
         """Forget all state (routes, clock offset…) and any recorded server errors."""
         self.backend.reset()
-        self.app.extensions["mailgun_mock.errors"].clear()
+        self.backend.errors.clear()
 
     def advance_clock(self, seconds: float) -> float:
         """Move the mock's clock forward and run every webhook retry that fell due; answers the new time."""
@@ -238,13 +245,69 @@ class MailgunMock:
                 return self.backend.stored_message_json(message.domain, key)
         raise KeyError(f"no stored message {key!r}")
 
+    def create_route(self, expression: str, *actions: str, priority: int = 0, description: str = "") -> dict[str, Any]:
+        """Create a route, as ``POST /v3/routes`` does; answers it in Mailgun's JSON shape.
+
+        ::
+
+            mock.create_route('match_recipient("support@.*")', 'forward("http://127.0.0.1:5000/in")', "stop()")
+        """
+        return self.backend.create_route(expression, list(actions), priority, description).to_json()
+
+    @property
+    def session(self) -> requests.Session:
+        """A ``requests`` session with the API key set: ``mock.session.get(f"{mock.url}/v3/routes")``."""
+        if self._session is None:
+            import requests
+
+            self._session = requests.Session()
+            self._session.auth = ("api", self.api_key)
+        return self._session
+
+    def wait_for_deliveries(self, count: int = 1, *, timeout: float = 10.0, **match: Any) -> list[dict[str, Any]]:
+        """Wait until at least ``count`` webhook attempts match, and answer them (no sleeping in tests).
+
+        ::
+
+            mock.wait_for_deliveries(2, url="http://127.0.0.1:5000/in", outcome="delivered")
+
+        :param match: attempt fields that must be equal (``url``, ``recipient``, ``kind``, ``outcome``,
+            ``status``, ``attempt``…), as ``GET /mock/deliveries`` lists them.
+        :raises AssertionError: after ``timeout`` seconds, listing the attempts that came closest.
+        """
+        found: list[dict[str, Any]] = []
+
+        def enough() -> bool:
+            found[:] = [a for a in self.deliveries if all(a.get(k) == v for k, v in match.items())]
+            return len(found) >= count
+
+        if self.backend.delivery.wait_until(enough, timeout):
+            return found
+        raise AssertionError(_near_misses(count, match, self.deliveries, timeout))
+
     def raise_errors(self) -> None:
         """Re-raise, in the caller's thread, the first error a request hit on the server thread.
 
         :raises ServerError: chained to the original exception.
         """
-        errors: list[BaseException] = self.app.extensions["mailgun_mock.errors"]
+        errors = self.backend.errors
         if errors:
             first = errors[0]
             errors.clear()
             raise ServerError(f"the mock server hit an internal error: {first!r}") from first
+
+
+def _near_misses(count: int, match: dict[str, Any], attempts: list[dict[str, Any]], timeout: float) -> str:
+    """The failure message of :meth:`MailgunMock.wait_for_deliveries`: what was wanted, what came closest."""
+    wanted = ", ".join(f"{k}={v!r}" for k, v in match.items()) or "any attempt"
+    hits = [a for a in attempts if all(a.get(k) == v for k, v in match.items())]
+    lines = [f"waited {timeout:g} s for {count} webhook attempt(s) with {wanted}; {len(hits)} matched"]
+    scored = sorted(attempts, key=lambda a: -sum(a.get(k) == v for k, v in match.items()))
+    near = [a for a in scored if a not in hits][:5]
+    if not attempts:
+        lines.append("no webhook was attempted at all (does a route match, and does its action forward or notify?)")
+    for a in near:
+        diff = ", ".join(f"{k}={a.get(k)!r}" for k, v in match.items() if a.get(k) != v)
+        lines.append(f"  near miss: {a['kind']} {a['url']} attempt {a['attempt']} -> "
+                     f"{a['status'] if a['status'] is not None else a['error']} (differs: {diff})")
+    return "\n".join(lines)

@@ -14,6 +14,8 @@ from mailgun_mock.backend import Backend
 from mailgun_mock.config import Config
 from mailgun_mock.server import MailgunMock
 
+pytest_plugins = ["pytester"]
+
 
 @dataclasses.dataclass
 class Reply:
