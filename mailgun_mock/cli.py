@@ -11,6 +11,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from . import replay
 from .config import Config, ConfigError, parse_schedule
 
 __all__ = ["main"]
@@ -40,7 +41,12 @@ def _parser() -> argparse.ArgumentParser:
                        help="seconds between webhook retries (default 600,600,900,1800,3600,7200,14400)")
     serve.add_argument("--delivery-timeout", type=float, metavar="SECONDS",
                        help="how long one webhook attempt may take (default 10)")
+    serve.add_argument("--domain", action="append", dest="domains", metavar="DOMAIN",
+                       help="a domain to serve (repeatable; default: any domain)")
+    serve.add_argument("--smtp-port", type=int, metavar="PORT", help="also accept mail over SMTP on this port")
+    serve.add_argument("--snapshot", metavar="PATH", help="load state from PATH at start and keep it saved there")
     serve.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
+    replay.add_parser(sub)
     return parser
 
 
@@ -58,7 +64,8 @@ def _serve(args: argparse.Namespace) -> int:
         config = Config.from_env(
             host=args.host, port=args.port, api_key=args.api_key, signing_key=args.signing_key,
             public_url=args.public_url, retention=args.retention, retry_schedule=args.retry_schedule,
-            delivery_timeout=args.delivery_timeout,
+            delivery_timeout=args.delivery_timeout, domains=tuple(args.domains) if args.domains else None,
+            smtp_port=args.smtp_port, snapshot=args.snapshot,
         )
     except ConfigError as exc:
         print(f"mailgun-mock: {exc}", file=sys.stderr)
@@ -99,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     if args.command == "serve":
         return _serve(args)
+    if args.command == "replay":
+        # Replay prints its own table; per-webhook log lines would only interleave with it.
+        logging.getLogger("mailgun_mock").setLevel(logging.WARNING)
+        return replay.run(args)
     return 2  # argparse refuses unknown commands before this
 
 

@@ -21,13 +21,13 @@ LAYERS = {
     "stripping": 1.5,
     "headers": 1.8, "event_filters": 1.8,
     "expressions": 2, "mime": 2, "compose": 2, "signing": 2, "clock": 2, "ids": 2, "events": 2,
-    "store": 2.5, "payloads": 2.5, "routing": 2.5,
+    "store": 2.5, "payloads": 2.5, "routing": 2.5, "snapshot": 2.6,
     "actions": 2.9,
     "delivery": 2.8,
     "backend": 3,
     "api": 4, "api.common": 4, "api.routes": 4.5, "api.mock": 4.5, "api.messages": 4.5, "api.events": 4.5,
     "app": 5,
-    "server": 6, "smtp": 6,
+    "server": 6, "smtp": 6, "replay": 6.5,
     "cli": 7, "pytest_plugin": 7, "__main__": 8,
 }
 WEB_PACKAGES = ("flask", "werkzeug", "pytest")
