@@ -13,7 +13,7 @@ $(STAMP): setup.cfg pyproject.toml
 	touch $(STAMP)
 
 serve: $(STAMP)
-	$(BIN)/mailgun-mock serve $(ARGS)
+	$(BIN)/mailgun-mock serve --smtp-port 2525 $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(ARGS)

@@ -89,6 +89,10 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"  API key:     {mock.api_key}")
     print(f"  Signing key: {mock.signing_key}")
     print(f"  Try:         curl -s --user 'api:{mock.api_key}' {mock.url}/v3/routes")
+    if mock.smtp_port:
+        print(f"  SMTP:        {config.host}:{mock.smtp_port} (inbound mail, routed like POST /mock/inbound)")
+        print(f"  Try:         python -c \"import smtplib; smtplib.SMTP('{config.host}', {mock.smtp_port})"
+              f".sendmail('bob@example.net', ['support@example.com'], 'Subject: Hi\\r\\n\\r\\nHello')\"")
     print("Press Ctrl-C to stop.", flush=True)
     while not stopping.wait(3600):
         pass
@@ -104,6 +108,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING if args.quiet else logging.INFO,
         format="%(asctime)s %(name)s %(levelname)s %(message)s",
     )
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
     if args.command == "serve":
         return _serve(args)
     if args.command == "replay":

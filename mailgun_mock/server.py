@@ -21,6 +21,8 @@ from .config import Config
 if TYPE_CHECKING:
     import requests
 
+    from .smtp import SmtpListener
+
 __all__ = ["MailgunMock", "ServerError"]
 
 http_log = logging.getLogger("mailgun_mock.http")
@@ -37,6 +39,10 @@ def _printable(text: str) -> str:
 
 class _RequestHandler(WSGIRequestHandler):
     """werkzeug's handler, logging one line per request to ``mailgun_mock.http``."""
+
+    # Answers go out in several small writes; Nagle's algorithm would hold the last one back
+    # until the client's delayed ACK (up to 40 ms per request on keep-alive connections).
+    disable_nagle_algorithm = True
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         http_log.info("%s %s %s", _printable(self.requestline), code, size)
@@ -109,6 +115,7 @@ class MailgunMock:
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
         self._session: requests.Session | None = None
+        self._smtp: SmtpListener | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -123,6 +130,14 @@ class MailgunMock:
         )
         self._thread.start()
         self.backend.server_url = self.url
+        if self.config.smtp_port:
+            from .smtp import SmtpListener  # lazy: aiosmtpd costs ~30 ms to import
+
+            try:
+                self._smtp = SmtpListener(self.backend, self.config.host, self.config.smtp_port).start()
+            except BaseException:
+                self.stop()
+                raise
         return self
 
     def stop(self) -> None:
@@ -133,6 +148,9 @@ class MailgunMock:
         server.request_stop()
         thread.join()
         server.close()
+        if self._smtp is not None:
+            self._smtp.stop()
+            self._smtp = None
         self.backend.close()
         if self._session is not None:
             self._session.close()
@@ -172,6 +190,11 @@ class MailgunMock:
         if ":" in host:
             host = f"[{host}]"
         return f"http://{host}:{self.port}"
+
+    @property
+    def smtp_port(self) -> int | None:
+        """The SMTP listener's port, or ``None`` when there is none (``smtp_port`` not configured)."""
+        return self._smtp.port if self._smtp is not None else None
 
     @property
     def api_key(self) -> str:

@@ -161,3 +161,26 @@ def test_cli_refuses_bad_retry_schedule() -> None:
                           capture_output=True, text=True, timeout=30)
     assert done.returncode == 2
     assert "comma-separated seconds" in done.stderr
+
+
+def test_cli_serve_with_smtp_routes_mail_sent_over_smtp(serve: type[Serving]) -> None:
+    """--smtp-port starts an SMTP listener whose mail goes through the routes, and serve prints how to use it."""
+    import smtplib
+    import socket
+
+    with socket.socket() as probe:  # a free port for the listener
+        probe.bind(("127.0.0.1", 0))
+        smtp_port = probe.getsockname()[1]
+    s = serve("--port", "0", "--smtp-port", str(smtp_port))
+    url = s.read_until(r"on (http://\S+)").group(1)
+    s.read_until(rf"SMTP:\s+127\.0\.0\.1:{smtp_port}")
+    auth = ("api", "key-mailgunmock0000000000000000000")
+    requests.post(f"{url}/v3/routes", data={"expression": "catch_all()", "action": "store()"}, auth=auth, timeout=5)
+    with smtplib.SMTP("127.0.0.1", smtp_port, local_hostname="client.example", timeout=10) as client:
+        client.sendmail("bob@example.net", ["support@example.com"], b"Subject: Over SMTP\r\n\r\nHello\r\n")
+    stored = requests.get(f"{url}/v3/example.com/events", params={"event": "stored"}, auth=auth, timeout=5).json()
+    (event,) = stored["items"]
+    message = requests.get(event["storage"]["url"], auth=auth, timeout=5).json()
+    assert (message["subject"], message["sender"], message["recipients"]) == (
+        "Over SMTP", "bob@example.net", "support@example.com")
+    assert s.stop() == 0
