@@ -72,9 +72,14 @@ def _serve(args: argparse.Namespace) -> int:
         return 2
     if args.port is None and "MAILGUN_MOCK_PORT" not in os.environ:
         config = config.replace(port=DEFAULT_SERVE_PORT)
+    from .snapshot import SnapshotError
+
     mock = MailgunMock(config)
     try:
         mock.start()
+    except SnapshotError as exc:
+        print(f"mailgun-mock: {exc}; not starting (the file is left as it is)", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"mailgun-mock: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
@@ -88,6 +93,8 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"mailgun-mock serving the Mailgun API on {mock.url}", flush=True)
     print(f"  API key:     {mock.api_key}")
     print(f"  Signing key: {mock.signing_key}")
+    if config.snapshot:
+        print(f"  Snapshot:    {config.snapshot} (saved {config.snapshot_delay:g} s after changes and at exit)")
     print(f"  Try:         curl -s --user 'api:{mock.api_key}' {mock.url}/v3/routes")
     if mock.smtp_port:
         print(f"  SMTP:        {config.host}:{mock.smtp_port} (inbound mail, routed like POST /mock/inbound)")

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
+from . import snapshot
 from .app import create_app
 from .backend import Backend
 from .config import Config
@@ -116,6 +117,7 @@ class MailgunMock:
         self._thread: threading.Thread | None = None
         self._session: requests.Session | None = None
         self._smtp: SmtpListener | None = None
+        self._writer: snapshot.SnapshotWriter | None = None
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -123,7 +125,18 @@ class MailgunMock:
         """Bind (in the caller's thread, so a busy port fails here) and serve on a daemon thread."""
         if self._server is not None:
             raise RuntimeError("this MailgunMock is already running")
-        server = _Server.bind(self.config.host, self.config.port, self.app)
+        if self.config.snapshot:
+            # Load before anything serves; a corrupt file raises SnapshotError here and, since no
+            # writer exists yet, is never overwritten.
+            state = snapshot.load(self.config.snapshot)
+            if state is not None:
+                self.backend.store.restore(state)
+            self._writer = snapshot.SnapshotWriter(self.backend.store, self.config.snapshot, self.config.snapshot_delay)
+        try:
+            server = _Server.bind(self.config.host, self.config.port, self.app)
+        except BaseException:
+            self._close_writer()
+            raise
         self._server = server
         self._thread = threading.Thread(
             target=server.serve_until_stopped, name=f"mailgun-mock:{server.port}", daemon=True
@@ -152,10 +165,16 @@ class MailgunMock:
             self._smtp.stop()
             self._smtp = None
         self.backend.close()
+        self._close_writer()  # last, so the final save holds the last attempts and events
         if self._session is not None:
             self._session.close()
             self._session = None
         self._server = self._thread = None
+
+    def _close_writer(self) -> None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
+            writer.close()
 
     def __enter__(self) -> MailgunMock:
         return self.start()

@@ -184,3 +184,65 @@ def test_cli_serve_with_smtp_routes_mail_sent_over_smtp(serve: type[Serving]) ->
     assert (message["subject"], message["sender"], message["recipients"]) == (
         "Over SMTP", "bob@example.net", "support@example.com")
     assert s.stop() == 0
+
+
+def test_cli_snapshot_survives_restart(serve: type[Serving], tmp_path) -> None:
+    """State saved by one serve (routes, stored messages, events) is there after a restart on the same snapshot."""
+    path = tmp_path / "state.json"
+    auth = ("api", "key-mailgunmock0000000000000000000")
+    s = serve("--port", "0", "--snapshot", str(path))
+    url = s.read_until(r"on (http://\S+)").group(1)
+    s.read_until(r"Snapshot:\s+" + re.escape(str(path)))
+    route = requests.post(f"{url}/v3/routes", data={"expression": "catch_all()", "action": "store()"},
+                          auth=auth, timeout=5).json()["route"]
+    answer = requests.post(f"{url}/mock/inbound", data=b"From: a@example.net\r\nTo: b@example.com\r\nSubject: Kept\r\n\r\nx",
+                           headers={"Content-Type": "message/rfc822"}, auth=auth, timeout=5).json()
+    key = answer["recipients"][0]["actions"][0]["storage"]["key"]
+    assert s.stop() == 0
+    s2 = serve("--port", "0", "--snapshot", str(path))
+    url2 = s2.read_until(r"on (http://\S+)").group(1)
+    assert requests.get(f"{url2}/v3/routes/{route['id']}", auth=auth, timeout=5).json() == {"route": route}
+    message = requests.get(f"{url2}/v3/domains/example.com/messages/{key}", auth=auth, timeout=5).json()
+    assert message["subject"] == "Kept"
+    events = requests.get(f"{url2}/v3/example.com/events", auth=auth, timeout=5).json()["items"]
+    assert sorted(e["event"] for e in events) == ["accepted", "stored"]
+    assert s2.stop() == 0
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"", b'{"format": "mailgun-mock-snapshot", "version": 99, "state": {}}'])
+def test_cli_refuses_a_bad_snapshot_and_leaves_it(tmp_path, content: bytes) -> None:
+    """A corrupt or unknown-version snapshot stops serve with exit 1 and a message, and the file is untouched."""
+    path = tmp_path / "state.json"
+    path.write_bytes(content)
+    done = subprocess.run([sys.executable, "-m", "mailgun_mock", "serve", "--port", "0", "--snapshot", str(path)],
+                          capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    assert str(path) in done.stderr and "not starting" in done.stderr
+    assert path.read_bytes() == content
+
+
+def test_cli_snapshot_loads_after_kill_9(serve: type[Serving], tmp_path) -> None:
+    """Killing serve with SIGKILL during steady writes, again and again, always leaves a snapshot that loads."""
+    import random
+    import time
+
+    path = tmp_path / "state.json"
+    auth = ("api", "key-mailgunmock0000000000000000000")
+    created = 0
+    rnd = random.Random(7)
+    for _ in range(5):
+        s = serve("--port", "0", "--snapshot", str(path), env={"MAILGUN_MOCK_SNAPSHOT_DELAY": "0.02"})
+        url = s.read_until(r"on (http://\S+)").group(1)
+        total = requests.get(f"{url}/v3/routes", params={"limit": "1"}, auth=auth, timeout=5).json()["total_count"]
+        assert total <= created  # what the file holds is a prefix of what was created
+        deadline = time.monotonic() + rnd.uniform(0.1, 0.4)
+        while time.monotonic() < deadline:
+            requests.post(f"{url}/v3/routes", data={"expression": f'match_recipient("r{created}@")', "action": "stop()"},
+                          auth=auth, timeout=5)
+            created += 1
+        s.proc.kill()
+        s.proc.wait(timeout=10)
+    from mailgun_mock import snapshot
+
+    state = snapshot.load(str(path))
+    assert state is not None and 0 < len(state["routes"]) <= created

@@ -27,7 +27,7 @@ LAYERS = {
     "backend": 3,
     "api": 4, "api.common": 4, "api.routes": 4.5, "api.mock": 4.5, "api.messages": 4.5, "api.events": 4.5,
     "app": 5,
-    "server": 6, "smtp": 6, "replay": 6.5,
+    "smtp": 5.5, "server": 6, "replay": 6.5,
     "cli": 7, "pytest_plugin": 7, "__main__": 8,
 }
 WEB_PACKAGES = ("flask", "werkzeug", "pytest")
