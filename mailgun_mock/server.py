@@ -41,10 +41,6 @@ def _printable(text: str) -> str:
 class _RequestHandler(WSGIRequestHandler):
     """werkzeug's handler, logging one line per request to ``mailgun_mock.http``."""
 
-    # Answers go out in several small writes; Nagle's algorithm would hold the last one back
-    # until the client's delayed ACK (up to 40 ms per request on keep-alive connections).
-    disable_nagle_algorithm = True
-
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         http_log.info("%s %s %s", _printable(self.requestline), code, size)
 
