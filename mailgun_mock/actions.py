@@ -37,6 +37,8 @@ class ActionRunner:
         self.base_url = base_url
         #: queues a webhook for delivery (the backend wires in its delivery worker).
         self.submit: Callable[[Webhook], Webhook] = _no_worker
+        #: records an event (the backend wires in its store and domain webhooks).
+        self.emit: Callable[[str, dict[str, Any]], None] = store.add_event
 
     def run(self, msg: ParsedMessage, plan: RecipientPlan, sender: str, message_id: str) -> dict[str, Any]:
         """Carry out one recipient's planned actions; answers that recipient's part of the inject answer."""
@@ -71,10 +73,10 @@ class ActionRunner:
                                   "storage": {"key": copy.key, "url": copy.storage_url(self.base_url())}})
         storage = {"key": stored.key, "url": stored.storage_url(self.base_url())} if stored else None
         if plan.matched:
-            self.store.add_event(domain, payloads.accepted_event(new_event_id(), now, event_message, rcpt, sender,
+            self.emit(domain, payloads.accepted_event(new_event_id(), now, event_message, rcpt, sender,
                                                                  refs, storage))
         if stored is not None and storage is not None:
-            self.store.add_event(domain, payloads.stored_event(new_event_id(), now,
+            self.emit(domain, payloads.stored_event(new_event_id(), now,
                                                                payloads.event_message(msg, [rcpt]), storage))
         return {
             "recipient": rcpt,
@@ -100,9 +102,9 @@ class ActionRunner:
         copy = self._store(msg, domain, (address,), sender, message_id, now)
         storage = {"key": copy.key, "url": copy.storage_url(self.base_url())}
         block = payloads.event_message(msg)
-        self.store.add_event(domain, payloads.accepted_event(new_event_id(), now, block, address, sender, refs, storage))
+        self.emit(domain, payloads.accepted_event(new_event_id(), now, block, address, sender, refs, storage))
         status = {"code": 250, "message": "OK", "attempt-no": 1, "description": "", "session-seconds": 0.0}
-        self.store.add_event(domain, payloads.delivery_event(
+        self.emit(domain, payloads.delivery_event(
             new_event_id(), now, delivered=True, permanent=False, recipient=address, sender=sender,
             target=address, transport="smtp", message=block, routes=refs, status=status))
         return copy
@@ -118,8 +120,8 @@ class ActionRunner:
     def record_attempt(self, hook: Webhook, attempt: DeliveryAttempt) -> None:
         """Log a webhook attempt and, for a forward, its ``delivered`` or ``failed`` event."""
         self.store.add_attempt(attempt)
-        if hook.kind == "notify":
-            return  # Mailgun logs no delivered/failed event for a store() notification
+        if hook.kind not in ("forward", "forward-mime"):
+            return  # Mailgun logs no delivered/failed event for a store() notification or an event webhook
         delivered = attempt.outcome == "delivered"
         status: dict[str, Any] = {
             "code": attempt.status or 0,
@@ -132,7 +134,7 @@ class ActionRunner:
             status["retry-seconds"] = int(attempt.next_retry - attempt.scheduled_at)
         ctx = hook.context
         domain = hook.recipient.rpartition("@")[2].lower() or "unknown"
-        self.store.add_event(domain, payloads.delivery_event(
+        self.emit(domain, payloads.delivery_event(
             new_event_id(), attempt.attempted_at, delivered=delivered, permanent=attempt.outcome in ("failed", "rejected"),
             recipient=hook.recipient, sender=ctx["sender"], target=hook.url, transport="http",
             message=ctx["message"], routes=ctx["routes"], status=status))

@@ -26,6 +26,7 @@ from .mime import ParsedMessage
 from .models import DeliveryAttempt, Route, StoredMessage
 from .routing import plan_recipient
 from .store import Store
+from .webhooks import DomainWebhooks
 
 __all__ = ["Backend", "FIELD_LIMIT", "ROUTES_LIMIT_MAX"]
 
@@ -96,6 +97,8 @@ class Backend:
             on_attempt=self.router.record_attempt, transport=transport,
         )
         self.router.submit = self.delivery.submit
+        self.webhooks = DomainWebhooks(self.store, self.delivery.submit)
+        self.router.emit = self.emit
         #: unexpected exceptions (bugs) raised while serving requests or delivering webhooks.
         self.errors: list[BaseException] = self.delivery.errors
 
@@ -297,10 +300,42 @@ class Backend:
         """``GET /mock/deliveries``: every webhook attempt, oldest first."""
         return self.store.attempts()
 
+    def emit(self, domain: str, event: dict[str, Any]) -> None:
+        """Record an event and POST it to the domain's webhooks registered for its type."""
+        self.store.add_event(domain, event)
+        self.webhooks.dispatch(domain, event)
+
     def check_domain(self, domain: str) -> None:
         """:raises NotFound: ``Domain not found: <domain>`` when ``--domain`` restricts and this is not one."""
         if not self.config.serves(domain):
             raise NotFound(f"Domain not found: {domain}")
+
+    # -- domain webhooks ------------------------------------------------------------------
+
+    def list_webhooks(self, domain: str) -> dict[str, Any]:
+        """``GET /v3/domains/<domain>/webhooks``."""
+        self.check_domain(domain)
+        return self.webhooks.all(domain)
+
+    def get_webhook(self, domain: str, name: str) -> dict[str, Any]:
+        """``GET /v3/domains/<domain>/webhooks/<name>``."""
+        self.check_domain(domain)
+        return self.webhooks.get(domain, name)
+
+    def create_webhook(self, domain: str, name: str | None, urls: Sequence[str]) -> dict[str, Any]:
+        """``POST /v3/domains/<domain>/webhooks`` (``id`` and up to 3 ``url``)."""
+        self.check_domain(domain)
+        return self.webhooks.create(domain, name, urls)
+
+    def update_webhook(self, domain: str, name: str, urls: Sequence[str]) -> dict[str, Any]:
+        """``PUT /v3/domains/<domain>/webhooks/<name>``."""
+        self.check_domain(domain)
+        return self.webhooks.update(domain, name, urls)
+
+    def delete_webhook(self, domain: str, name: str) -> dict[str, Any]:
+        """``DELETE /v3/domains/<domain>/webhooks/<name>``."""
+        self.check_domain(domain)
+        return self.webhooks.delete(domain, name)
 
     # -- stored messages ------------------------------------------------------------------
 

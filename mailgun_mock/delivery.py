@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
+import json
 import itertools
 import logging
 import threading
@@ -91,6 +92,8 @@ class Webhook:
     :param fields: the form fields, without the signature (added fresh on every attempt).
     :param files: file parts (forward with attachments).
     :param multipart: send multipart even without files.
+    :param event: for an event webhook: the event, POSTed as JSON ``{"signature", "event-data"}``
+        instead of form fields.
     """
 
     id: str
@@ -101,6 +104,7 @@ class Webhook:
     fields: list[tuple[str, FieldValue]]
     files: list[FilePart] = dataclasses.field(default_factory=list)
     multipart: bool = False
+    event: dict[str, Any] | None = None
     attempts: int = 0
     due: float = 0.0
     finished: bool = False
@@ -130,7 +134,7 @@ class DeliveryWorker:
         self.timeout = timeout
         self.on_attempt = on_attempt
         self.transport: Transport = transport or HttpTransport()
-        self._heap: list[tuple[float, int, Webhook]] = []
+        self._heap: list[tuple[float, int, Webhook | _Task]] = []
         self._waiting: dict[str, Webhook] = {}  # submitted, first attempt not yet made
         self._seq = itertools.count()
         self._in_flight = 0
@@ -159,6 +163,17 @@ class DeliveryWorker:
             heapq.heappush(self._heap, (hook.due, next(self._seq), hook))
             self._cond.notify()
         return hook
+
+    def call_at(self, when: float, action: Callable[[], None], name: str = "task") -> None:
+        """Run ``action`` on a worker thread once the mock's clock reaches ``when``.
+
+        Scheduled sends, delivery steps and retries of sent mail use this, so that advancing the
+        clock (and :meth:`run_due`) plays them, in order, like webhook retries.
+        """
+        with self._cond:
+            self._ensure_threads()
+            heapq.heappush(self._heap, (when, next(self._seq), _Task(name, action)))
+            self._cond.notify()
 
     def wait_first_attempts(self, ids: set[str], timeout: float) -> bool:
         """Block until each of these webhooks has had its first attempt; ``False`` on timeout."""
@@ -204,9 +219,10 @@ class DeliveryWorker:
     def clear(self) -> None:
         """Drop every queued webhook (attempts in flight finish, but schedule no retry)."""
         with self._cond:
-            for _, _, hook in self._heap:
-                hook.finished = True
-                hook.first_attempt.set()
+            for _, _, item in self._heap:
+                if isinstance(item, Webhook):
+                    item.finished = True
+                    item.first_attempt.set()
             self._heap.clear()
             self._waiting.clear()
 
@@ -221,15 +237,15 @@ class DeliveryWorker:
 
     # -- the worker threads ---------------------------------------------------------------
 
-    def _next_due(self) -> Webhook | None:
+    def _next_due(self) -> Webhook | _Task | None:
         with self._cond:
             while not self._stopping:
                 if self._heap:
                     wait = self._heap[0][0] - self.clock.now()
                     if wait <= 0:
-                        hook = heapq.heappop(self._heap)[2]
+                        item = heapq.heappop(self._heap)[2]
                         self._in_flight += 1
-                        return hook
+                        return item
                     # The clock may also jump ahead: run_due() notifies, so a bounded wait is enough.
                     self._cond.wait(min(wait, 1.0))
                 else:
@@ -237,16 +253,20 @@ class DeliveryWorker:
             return None
 
     def _loop(self) -> None:
-        while (hook := self._next_due()) is not None:
+        while (item := self._next_due()) is not None:
             try:
-                self._attempt(hook)
+                if isinstance(item, _Task):
+                    item.action()
+                else:
+                    self._attempt(item)
             except Exception as exc:  # a bug must not kill the worker: log it, keep it, carry on
-                log.exception("delivery %s to %s failed unexpectedly", hook.id, hook.url)
+                log.exception("%s failed unexpectedly", item)
                 self.errors.append(exc)
             finally:
-                hook.first_attempt.set()
                 with self._cond:
-                    self._waiting.pop(hook.id, None)
+                    if isinstance(item, Webhook):
+                        item.first_attempt.set()
+                        self._waiting.pop(item.id, None)
                     self._in_flight -= 1
                     self._cond.notify_all()
 
@@ -254,8 +274,14 @@ class DeliveryWorker:
         hook.attempts += 1
         scheduled = hook.due
         now = self.clock.now()
-        fields = [*hook.fields, *signature_fields(self.signing_key, now).items()]
-        body, content_type = encode_form(fields, hook.files, multipart=hook.multipart)
+        signature = signature_fields(self.signing_key, now)
+        if hook.event is not None:
+            fields: list[tuple[str, FieldValue]] = [("signature", ""), ("event-data", "")]
+            body = json.dumps({"signature": signature, "event-data": hook.event}).encode()
+            content_type = "application/json"
+        else:
+            fields = [*hook.fields, *signature.items()]
+            body, content_type = encode_form(fields, hook.files, multipart=hook.multipart)
         status: int | None = None
         error: str | None = None
         started = time.monotonic()
@@ -289,3 +315,14 @@ class DeliveryWorker:
                 heapq.heappush(self._heap, (next_retry, next(self._seq), hook))
             else:
                 hook.finished = True
+
+
+@dataclasses.dataclass(eq=False)
+class _Task:
+    """Something to run when the clock reaches its due time (not a POST)."""
+
+    name: str
+    action: Callable[[], None]
+
+    def __str__(self) -> str:
+        return f"scheduled {self.name}"

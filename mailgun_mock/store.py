@@ -42,6 +42,7 @@ class Store:
         self._messages: dict[str, StoredMessage] = {}
         self._events: dict[str, EventLog] = {}
         self._attempts: list[DeliveryAttempt] = []
+        self._webhooks: dict[str, dict[str, tuple[str, ...]]] = {}
         self._version = 0
         self._listeners: list[Listener] = []
 
@@ -184,6 +185,27 @@ class Store:
             events = [e for domain_log in self._events.values() for e in domain_log]
         return sorted(events, key=lambda e: e["timestamp"])
 
+    # -- domain webhooks ------------------------------------------------------------------
+
+    def webhooks(self, domain: str) -> dict[str, tuple[str, ...]]:
+        """``domain``'s event webhooks: name -> URLs."""
+        with self._lock:
+            return dict(self._webhooks.get(domain.lower(), {}))
+
+    def set_webhook(self, domain: str, name: str, urls: tuple[str, ...]) -> None:
+        """Set the URLs of one of ``domain``'s webhooks."""
+        with self._lock:
+            self._webhooks.setdefault(domain.lower(), {})[name] = urls
+            self._changed()
+
+    def delete_webhook(self, domain: str, name: str) -> tuple[str, ...] | None:
+        """Remove one of ``domain``'s webhooks; answers its URLs, or ``None``."""
+        with self._lock:
+            urls = self._webhooks.get(domain.lower(), {}).pop(name, None)
+            if urls is not None:
+                self._changed()
+            return urls
+
     # -- deliveries -----------------------------------------------------------------------
 
     def add_attempt(self, attempt: DeliveryAttempt) -> None:
@@ -207,6 +229,7 @@ class Store:
             self._messages.clear()
             self._events.clear()
             self._attempts.clear()
+            self._webhooks.clear()
             self._changed()
 
     # -- snapshots ------------------------------------------------------------------------
