@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -36,6 +37,9 @@ log = logging.getLogger("mailgun_mock")
 FIELD_LIMIT = 4096
 ROUTES_LIMIT_MAX = 1000
 ROUTES_LIMIT_DEFAULT = 100
+# An envelope address: a local part without spaces, controls or address punctuation, and a domain
+# of (Unicode) letters, digits, hyphens and dots.
+_ADDRESS = re.compile(r'[^\s@<>()\[\],;"\\\x00-\x1f\x7f-\x9f]+@[\w-]+(\.[\w-]+)*\.?')
 _INT64 = 2**63
 
 
@@ -261,9 +265,9 @@ class Backend:
         if not rcpts:
             raise BadRequest("no recipient: the message has no To, Cc or Bcc address and none was given")
         for rcpt in rcpts:
-            local, _, host = rcpt.rpartition("@")
-            if not local or not host or any(c.isspace() for c in rcpt):
+            if not _ADDRESS.fullmatch(rcpt):
                 raise BadRequest(f"recipient {rcpt[:100]!r} is not an email address")
+            host = rcpt.rpartition("@")[2]
             if not self.config.serves(host):
                 raise BadRequest(f"Domain not found: {host} (the mock serves {', '.join(self.config.domains)})")
         envelope_sender = sender.strip() if sender is not None else next(iter(msg.addresses("From")), "")
@@ -287,8 +291,11 @@ class Backend:
             raise BadRequest("'from' parameter is missing")
         if not (to or cc or bcc or recipients_given):
             raise BadRequest("'to' parameter is missing")
-        raw = build_message(from_=from_, to=list(to), cc=list(cc), subject=subject, text=text, html=html,
-                            attachments=list(attachments), inline=list(inline), headers=list(headers))
+        try:
+            raw = build_message(from_=from_, to=list(to), cc=list(cc), subject=subject, text=text, html=html,
+                                attachments=list(attachments), inline=list(inline), headers=list(headers))
+        except ValueError as exc:  # e.g. an address header or a header name that cannot be written
+            raise BadRequest(str(exc)) from None
         return raw, [*to, *cc, *bcc]
 
     def wait_for_first_attempts(self, answer: Mapping[str, Any], timeout: float = 30.0) -> None:

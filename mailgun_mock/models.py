@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from email.utils import formatdate
 from typing import Any
 
-__all__ = ["DeliveryAttempt", "Route", "StoredMessage", "rfc1123"]
+__all__ = ["DeliveryAttempt", "Route", "SentMessage", "StoredMessage", "rfc1123"]
 
 # What a snapshot field may hold, by kind; a trailing "?" also allows null. Numbers are kept as
 # given (int or float), never converted, so a round trip is exact.
@@ -22,6 +22,7 @@ _KINDS: dict[str, tuple[str, Callable[[Any], bool]]] = {
     "int": ("an integer", lambda v: isinstance(v, int) and not isinstance(v, bool)),
     "number": ("a number", lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)),
     "strs": ("a list of strings", lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v)),
+    "bool": ("true or false", lambda v: isinstance(v, bool)),
 }
 _BASE64_ALPHABET = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 
@@ -257,23 +258,8 @@ class DeliveryAttempt:
     fields: tuple[str, ...]
 
     def to_json(self) -> dict[str, Any]:
-        """The attempt as ``GET /mock/deliveries`` lists it."""
-        return {
-            "attempt": self.attempt,
-            "attempted_at": self.attempted_at,
-            "delivery_id": self.delivery_id,
-            "duration": round(self.duration, 6),
-            "error": self.error,
-            "fields": list(self.fields),
-            "kind": self.kind,
-            "message_id": self.message_id,
-            "next_retry": self.next_retry,
-            "outcome": self.outcome,
-            "recipient": self.recipient,
-            "scheduled_at": self.scheduled_at,
-            "status": self.status,
-            "url": self.url,
-        }
+        """The attempt as ``GET /mock/deliveries`` lists it (``duration`` rounded to the microsecond)."""
+        return {**self.to_dict(), "duration": round(self.duration, 6)}
 
     def to_dict(self) -> dict[str, Any]:
         """The attempt as a snapshot keeps it (unlike :meth:`to_json`, ``duration`` unrounded)."""
@@ -305,6 +291,54 @@ class DeliveryAttempt:
         return cls(**fields)
 
 
+@dataclasses.dataclass(frozen=True)
+class SentMessage:
+    """A message sent through the API (``/messages``, ``messages.mime`` or a resend): the outbox.
+
+    :param message_id: the id the API answered, with its angle brackets.
+    :param storage_keys: where the built MIME is stored: one key, or one per recipient when
+        recipient-variables made a message each.
+    :param recipients: every envelope recipient.
+    """
+
+    message_id: str
+    domain: str
+    storage_keys: tuple[str, ...]
+    recipients: tuple[str, ...]
+    sender: str
+    subject: str
+    tags: tuple[str, ...]
+    test_mode: bool
+    sent_at: float
+    deliver_at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        """The sent message as a snapshot keeps it."""
+        return {
+            "deliver_at": self.deliver_at,
+            "domain": self.domain,
+            "message_id": self.message_id,
+            "recipients": list(self.recipients),
+            "sender": self.sender,
+            "sent_at": self.sent_at,
+            "storage_keys": list(self.storage_keys),
+            "subject": self.subject,
+            "tags": list(self.tags),
+            "test_mode": self.test_mode,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> SentMessage:
+        """The sent message :meth:`to_dict` made.
+
+        :raises ValueError: when a field is missing, unexpected or of the wrong type.
+        """
+        fields = _read(cls, data, _SENT)
+        for name in ("recipients", "storage_keys", "tags"):
+            fields[name] = tuple(fields[name])
+        return cls(**fields)
+
+
 _ROUTE = _spec({"actions": "strs", "created_at": "number", "description": "str", "expression": "str",
                 "id": "str", "priority": "int", "seq": "int"})
 _MESSAGE = _spec({"domain": "str", "expires_at": "number", "key": "str", "message_id": "str", "raw": "str",
@@ -312,3 +346,5 @@ _MESSAGE = _spec({"domain": "str", "expires_at": "number", "key": "str", "messag
 _ATTEMPT = _spec({"attempt": "int", "attempted_at": "number", "delivery_id": "str", "duration": "number",
                   "error": "str?", "fields": "strs", "kind": "str", "message_id": "str", "next_retry": "number?",
                   "outcome": "str", "recipient": "str", "scheduled_at": "number", "status": "int?", "url": "str"})
+_SENT = _spec({"deliver_at": "number", "domain": "str", "message_id": "str", "recipients": "strs", "sender": "str",
+               "sent_at": "number", "storage_keys": "strs", "subject": "str", "tags": "strs", "test_mode": "bool"})

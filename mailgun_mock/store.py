@@ -16,19 +16,21 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from .events import EventLog, EventQuery, events_response
 from .models import DeliveryAttempt, Route, StoredMessage
+from .sendstate import SendState
 
 __all__ = ["Listener", "Store", "decode_state"]
 
 log = logging.getLogger("mailgun_mock")
 
+T = TypeVar("T")
 Listener = Callable[[int], None]
 """Told the store's new :attr:`~Store.version` after each change, with the store's lock held."""
 
-_STATE_KEYS = ("attempts", "counters", "events", "messages", "routes")
+_STATE_KEYS = ("attempts", "counters", "events", "messages", "routes", "send")
 
 
 class Store:
@@ -42,7 +44,7 @@ class Store:
         self._messages: dict[str, StoredMessage] = {}
         self._events: dict[str, EventLog] = {}
         self._attempts: list[DeliveryAttempt] = []
-        self._webhooks: dict[str, dict[str, tuple[str, ...]]] = {}
+        self._send = SendState()
         self._version = 0
         self._listeners: list[Listener] = []
 
@@ -190,21 +192,35 @@ class Store:
     def webhooks(self, domain: str) -> dict[str, tuple[str, ...]]:
         """``domain``'s event webhooks: name -> URLs."""
         with self._lock:
-            return dict(self._webhooks.get(domain.lower(), {}))
+            return dict(self._send.webhooks.get(domain.lower(), {}))
 
     def set_webhook(self, domain: str, name: str, urls: tuple[str, ...]) -> None:
         """Set the URLs of one of ``domain``'s webhooks."""
         with self._lock:
-            self._webhooks.setdefault(domain.lower(), {})[name] = urls
+            self._send.webhooks.setdefault(domain.lower(), {})[name] = urls
             self._changed()
 
     def delete_webhook(self, domain: str, name: str) -> tuple[str, ...] | None:
         """Remove one of ``domain``'s webhooks; answers its URLs, or ``None``."""
         with self._lock:
-            urls = self._webhooks.get(domain.lower(), {}).pop(name, None)
+            urls = self._send.webhooks.get(domain.lower(), {}).pop(name, None)
             if urls is not None:
                 self._changed()
             return urls
+
+    # -- rules, suppressions, outbox -------------------------------------------------------
+
+    def read_send(self, read: Callable[[SendState], T]) -> T:
+        """Run ``read`` on the sending state under the lock. It must return copies, not live parts."""
+        with self._lock:
+            return read(self._send)
+
+    def change_send(self, change: Callable[[SendState], T]) -> T:
+        """Run ``change`` on the sending state under the lock, then count it as a change."""
+        with self._lock:
+            result = change(self._send)
+            self._changed()
+            return result
 
     # -- deliveries -----------------------------------------------------------------------
 
@@ -229,7 +245,7 @@ class Store:
             self._messages.clear()
             self._events.clear()
             self._attempts.clear()
-            self._webhooks.clear()
+            self._send.clear()
             self._changed()
 
     # -- snapshots ------------------------------------------------------------------------
@@ -251,7 +267,9 @@ class Store:
             events = {domain: list(domain_log) for domain, domain_log in self._events.items()}
             attempts = list(self._attempts)
             next_seq = self._next_seq
+            send = self._send.to_dict()
         return {
+            "send": send,
             "attempts": [attempt.to_dict() for attempt in attempts],
             "counters": {"route_seq": next_seq},
             "events": events,
@@ -293,6 +311,7 @@ class Store:
             self._messages = {message.key: message for message in state["messages"]}
             self._events = events
             self._attempts = list(state["attempts"])
+            self._send = state["send"]
             self._changed()
 
 
@@ -351,6 +370,8 @@ def decode_state(data: Mapping[str, Any]) -> dict[str, Any]:
     if not isinstance(next_seq, int) or isinstance(next_seq, bool) or next_seq < 0:
         raise ValueError(f"state: counters: 'route_seq' must be a non-negative integer, got {next_seq!r}")
     decoded["counters"] = {"route_seq": next_seq}
+    send = data["send"]
+    decoded["send"] = send if isinstance(send, SendState) else SendState.from_dict(send)
     return decoded
 
 

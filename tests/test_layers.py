@@ -22,7 +22,7 @@ LAYERS = {
     "headers": 1.8, "event_filters": 1.8,
     "expressions": 2, "mime": 2, "compose": 2, "signing": 2, "clock": 2, "ids": 2, "events": 2,
     "store": 2.5, "payloads": 2.5, "routing": 2.5, "snapshot": 2.6,
-    "suppressions": 1.5, "rules": 2.5, "sending": 2.5,
+    "suppressions": 1.5, "rules": 2.3, "sending": 2.5, "sendstate": 2.4,
     "actions": 2.9, "webhooks": 2.9,
     "delivery": 2.8,
     "backend": 3,

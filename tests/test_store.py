@@ -340,3 +340,26 @@ def test_store_decode_state_accepts_decoded_records() -> None:
     again = decode_state(decoded)
     assert again["messages"][0] is decoded["messages"][0]
     assert math.isclose(again["attempts"][0].duration, 0.1 + 0.2)
+
+
+def test_store_send_state_round_trips_through_a_snapshot() -> None:
+    """Webhooks, rules, suppressions and sent mail survive snapshot() and restore() exactly."""
+    from mailgun_mock.models import SentMessage
+    from mailgun_mock.rules import parse_rule
+
+    store = Store()
+    store.set_webhook("example.com", "delivered", ("https://app.example/d",))
+    store.change_send(lambda s: s.rules.append(parse_rule({"match": {"recipient": "^b@"}, "outcome": "bounce"},
+                                                           rule_id="r1")))
+    store.change_send(lambda s: s.suppressions.add("bounces", "example.com", "b@example.com", code=550,
+                                                   error="gone", created_at=1.7e9))
+    sent = SentMessage(message_id="<1@example.com>", domain="example.com", storage_keys=("k",),
+                       recipients=("b@example.com",), sender="a@example.com", subject="Hi", tags=("t",),
+                       test_mode=False, sent_at=1.7e9, deliver_at=1.7e9)
+    store.change_send(lambda s: s.sent.append(sent))
+    again = Store()
+    again.restore(json.loads(json.dumps(store.snapshot())))
+    assert again.webhooks("example.com") == {"delivered": ("https://app.example/d",)}
+    assert again.read_send(lambda s: [r.to_dict() for r in s.rules]) == store.read_send(lambda s: [r.to_dict() for r in s.rules])
+    assert again.read_send(lambda s: s.suppressions.lookup("example.com", "B@example.com")) is not None
+    assert again.read_send(lambda s: list(s.sent)) == [sent]

@@ -108,6 +108,9 @@ def test_inbound_form_fields_need_from_and_to(api: Api, data: dict, message: str
     (b"Subject: no recipients\r\n\r\nbody", {}, "no recipient"),
     (RAW, {"recipient": "not an address"}, "is not an email address"),
     (RAW, {"recipient": "@example.com"}, "is not an email address"),
+    (RAW, {"recipient": ":@\x80"}, "is not an email address"),
+    (RAW, {"recipient": "a@b@c.example"}, "is not an email address"),
+    (RAW, {"recipient": "a@exa mple.com"}, "is not an email address"),
 ])
 def test_inbound_refuses_unroutable_input(api: Api, body: bytes, params: dict, message: str) -> None:
     """Empty messages and missing or invalid recipients are a 400 that says why; nothing is kept."""
@@ -259,3 +262,14 @@ def test_inbound_wait_returns_after_first_attempt(api: Api, receiver) -> None:
     assert {a["recipient"] for a in attempts["items"]} == {"help@example.com", "cc@example.com"}
     assert all(a["outcome"] == "delivered" and a["status"] == 200 for a in attempts["items"])
     assert "signature" in attempts["items"][0]["fields"]
+
+
+@pytest.mark.parametrize(("data", "fragment"), [
+    ({"from": "a@example.net", "to": ["0", ":@\x80"], "text": "x"}, "cannot write a To header"),
+    ({"from": "a@example.net", "to": "b@example.com", "text": "x", "h:Bad Name": "v"}, "header name"),
+])
+def test_inbound_form_fields_that_cannot_make_a_message_are_400(api: Api, data: dict, fragment: str) -> None:
+    """Fields that cannot be written into a message (a broken address, a bad header name) are a 400."""
+    reply = api.post("/mock/inbound", data=data)
+    assert reply.status == 400, reply.text
+    assert fragment in reply.json()["message"]
