@@ -19,6 +19,7 @@ __all__ = [
     "is_mime_url",
     "notify_fields",
     "route_refs",
+    "sent_event",
     "stored_event",
     "stored_json",
     "stored_mime_json",
@@ -233,4 +234,51 @@ def delivery_event(event_id: str, timestamp: float, *, delivered: bool, permanen
     if not delivered:
         event["severity"] = "permanent" if permanent else "temporary"
         event["reason"] = "generic"
+    return event
+
+
+_CLIENT = {"client-name": "Chrome", "client-os": "Linux", "client-type": "browser", "device-type": "desktop",
+           "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"}
+
+
+def sent_event(kind: str, event_id: str, timestamp: float, *, recipient: str, sender: str, message: dict[str, Any],
+               storage: dict[str, str], tags: Sequence[str], user_variables: dict[str, Any], test_mode: bool,
+               status: dict[str, Any] | None = None, severity: str | None = None, reason: str | None = None,
+               url: str = "") -> dict[str, Any]:
+    """An event of sent mail: ``accepted`` (``method: http``), ``delivered``, ``failed`` or engagement
+    (``opened``, ``clicked``, ``unsubscribed``, ``complained``), in the shapes of Mailgun's samples.
+
+    :param status: the ``delivery-status`` block (delivered and failed).
+    :param severity: ``temporary`` or ``permanent`` (failed); sets the log level (warn/error).
+    :param url: the link a ``clicked`` event reports.
+    """
+    level = "info" if kind != "failed" else ("error" if severity == "permanent" else "warn")
+    event = _common(kind, event_id, timestamp, level)
+    event.update({
+        "recipient": recipient,
+        "recipient-domain": recipient.rpartition("@")[2].lower(),
+        "tags": list(tags),
+        "user-variables": dict(user_variables),
+        "flags": {**_flags(routed=False), "is-authenticated": True, "is-test-mode": test_mode},
+    })
+    if kind in ("accepted", "delivered", "failed"):
+        event["message"] = message
+        event["storage"] = storage
+        event["envelope"] = {"sender": sender, "targets": recipient, "transport": "smtp"}
+    if kind == "accepted":
+        event["method"] = "http"
+    elif kind in ("delivered", "failed"):
+        event["envelope"]["sending-ip"] = "127.0.0.1"
+    if status is not None:
+        event["delivery-status"] = status
+    if kind == "failed":
+        event["severity"] = severity or "permanent"
+        event["reason"] = reason or "generic"
+    if kind in ("opened", "clicked", "unsubscribed", "complained"):
+        event["message"] = {"headers": {"message-id": message.get("headers", {}).get("message-id", "")}}
+        event["ip"] = "127.0.0.1"
+        event["geolocation"] = {"city": "Unknown", "country": "US", "region": "Unknown"}
+        event["client-info"] = dict(_CLIENT)
+        if kind == "clicked":
+            event["url"] = url
     return event

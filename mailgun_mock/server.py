@@ -323,6 +323,71 @@ class MailgunMock:
             return found
         raise AssertionError(_near_misses(count, match, self.deliveries, timeout))
 
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until everything due on the mock's clock has run: scheduled deliveries of sent
+        mail, their events, and webhook attempts (``advance_clock`` settles by itself).
+
+        :raises AssertionError: if work is still running after ``timeout`` seconds.
+        """
+        if not self.backend.delivery.run_due(timeout):
+            raise AssertionError(f"the mock still had due work after {timeout:g} s")
+
+    def wait_for_events(self, count: int = 1, *, timeout: float = 10.0, **match: Any) -> list[dict[str, Any]]:
+        """Wait until at least ``count`` events match (``event="delivered", recipient=…``), and answer them.
+
+        :raises AssertionError: after ``timeout`` seconds, listing the events seen.
+        """
+        found: list[dict[str, Any]] = []
+
+        def enough() -> bool:
+            found[:] = [e for e in self.events if all(e.get(k) == v for k, v in match.items())]
+            return len(found) >= count
+
+        if self.backend.delivery.wait_until(enough, timeout):
+            return found
+        seen = ", ".join(f"{e['event']} {e.get('recipient', '')}".strip() for e in self.events[-10:]) or "none"
+        wanted = ", ".join(f"{k}={v!r}" for k, v in match.items()) or "any event"
+        raise AssertionError(f"waited {timeout:g} s for {count} event(s) with {wanted}; {len(found)} matched; "
+                             f"latest events: {seen}")
+
+    @property
+    def outbox(self) -> list[dict[str, Any]]:
+        """Every message sent through the API (``/messages``, ``messages.mime``, resends), oldest
+        first, rendered: id, from, to, cc, recipients, subject, text, html, tags, attachments, headers."""
+        return self.backend.sent_messages()
+
+    def assert_sent(self, count: int = 1, **match: Any) -> list[dict[str, Any]]:
+        """Assert that ``count`` sent messages match and answer them; the failure lists near misses.
+
+        ::
+
+            (welcome,) = mock.assert_sent(to="bob@example.net", subject="Welcome")
+
+        :param match: ``to`` (an envelope recipient), ``tag`` (one of the tags), ``text``/``html``
+            (a substring), or any outbox field compared for equality (``subject``, ``from``…).
+        """
+        def fits(message: dict[str, Any], key: str, value: Any) -> bool:
+            if key == "to":
+                return str(value).lower() in (r.lower() for r in message["recipients"])
+            if key == "tag":
+                return value in message["tags"]
+            if key in ("text", "html"):
+                return str(value) in message[key]
+            return bool(message.get(key) == value)
+
+        outbox = self.outbox
+        hits = [m for m in outbox if all(fits(m, k, v) for k, v in match.items())]
+        if len(hits) == count:
+            return hits
+        lines = [f"expected {count} sent message(s) with "
+                 f"{', '.join(f'{k}={v!r}' for k, v in match.items()) or 'anything'}; found {len(hits)} "
+                 f"among {len(outbox)} sent"]
+        for message in sorted(outbox, key=lambda m: -sum(fits(m, k, v) for k, v in match.items()))[:5]:
+            differs = ", ".join(k for k, v in match.items() if not fits(message, k, v)) or "nothing"
+            lines.append(f"  {message['id']} to {', '.join(message['recipients'])} subject {message['subject']!r} "
+                         f"(differs: {differs})")
+        raise AssertionError("\n".join(lines))
+
     def raise_errors(self) -> None:
         """Re-raise, in the caller's thread, the first error a request hit on the server thread.
 

@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 from ..backend import Backend
 from ..exceptions import BadRequest
 
-__all__ = ["backend", "params", "query"]
+__all__ = ["backend", "files", "params", "query"]
 
 
 def backend() -> Backend:
@@ -66,3 +66,13 @@ def params() -> MultiDict[str, str]:
                 raise BadRequest(f"parameter {key[:40]!r} is not valid UTF-8")
             values.add(key, value)
     return values
+
+
+def files() -> list[tuple[str, str, bytes, str]]:
+    """The uploaded files as ``(field, filename, content, content_type)``, in order."""
+    try:
+        uploads = request.files
+    except ValueError as exc:
+        raise BadRequest(f"malformed multipart/form-data request: {exc}") from None
+    return [(field, upload.filename or "", upload.read(), upload.mimetype or "application/octet-stream")
+            for field, upload in uploads.items(multi=True)]

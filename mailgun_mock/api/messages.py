@@ -7,7 +7,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, jsonify, request
 from flask.typing import ResponseReturnValue
 
-from .common import backend
+from .common import backend, params
 
 bp = Blueprint("messages", __name__)
 
@@ -35,3 +35,8 @@ def get_attachment(domain: str, key: str, index: str) -> ResponseReturnValue:
 def delete_message(domain: str, key: str) -> ResponseReturnValue:
     backend().delete_stored_message(domain, key)
     return jsonify(message="Message has been deleted")
+
+
+@bp.post("/domains/<domain>/messages/<key>")
+def resend_message(domain: str, key: str) -> ResponseReturnValue:
+    return jsonify(backend().resend_message(domain, key, params().getlist("to")))

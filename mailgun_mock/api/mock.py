@@ -85,3 +85,37 @@ def _build_from_fields(form: MultiDict[str, str]) -> tuple[bytes, list[str]]:
 def deliveries() -> ResponseReturnValue:
     attempts = backend().list_deliveries()
     return jsonify(items=[a.to_json() for a in attempts], total_count=len(attempts))
+
+
+@bp.post("/rules")
+def create_rule() -> ResponseReturnValue:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise BadRequest("send the rule as a JSON object (Content-Type: application/json)")
+    return jsonify(backend().create_rule(body))
+
+
+@bp.get("/rules")
+def list_rules() -> ResponseReturnValue:
+    rules = backend().list_rules()
+    return jsonify(items=rules, total_count=len(rules))
+
+
+@bp.delete("/rules")
+def clear_rules() -> ResponseReturnValue:
+    backend().clear_rules()
+    return jsonify(message="Rules have been deleted")
+
+
+@bp.delete("/rules/<rule_id>")
+def delete_rule(rule_id: str) -> ResponseReturnValue:
+    backend().delete_rule(rule_id)
+    return jsonify(message="Rule has been deleted")
+
+
+@bp.get("/outbox")
+def outbox() -> ResponseReturnValue:
+    sent = backend().sent_messages()
+    for message in sent:
+        message["headers"] = [list(pair) for pair in message["headers"]]
+    return jsonify(items=sent, total_count=len(sent))
