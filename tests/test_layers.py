@@ -23,7 +23,7 @@ LAYERS = {
     "expressions": 2, "mime": 2, "compose": 2, "signing": 2, "clock": 2, "ids": 2, "events": 2,
     "store": 2.5, "payloads": 2.5, "routing": 2.5, "snapshot": 2.6,
     "suppressions": 1.5, "rules": 2.3, "sending": 2.5, "sendstate": 2.4,
-    "actions": 2.9, "webhooks": 2.9, "outbound": 2.9,
+    "actions": 2.9, "webhooks": 2.9, "outbound": 2.9, "sendops": 2.95,
     "delivery": 2.8,
     "backend": 3,
     "api": 4, "api.common": 4, "api.routes": 4.5, "api.mock": 4.5, "api.messages": 4.5, "api.events": 4.5, "api.webhooks": 4.5, "api.sending": 4.5,
