@@ -94,7 +94,7 @@ class Backend(SendingOperations):
         self.config = config or Config()
         self.clock = clock or Clock()
         self.ids = ids or ObjectIds()
-        self.store = store or Store()
+        self.store = store or Store(self.config.max_stored_messages, self.config.max_events)
         #: The server's own URL, set by the server once bound; storage URLs are built on it.
         self.server_url = ""
         self.router = ActionRunner(self.config, self.clock, self.store, lambda: self.base_url)
@@ -265,6 +265,9 @@ class Backend(SendingOperations):
         if not raw.strip():
             raise BadRequest("the message is empty")
         msg = ParsedMessage(raw)
+        if len(msg.headers) > self.config.max_headers:
+            raise BadRequest(f"the message has {len(msg.headers)} header lines, more than the "
+                             f"{self.config.max_headers} allowed")
         rcpts = _clean_addresses(recipients) if recipients else msg.addresses("To", "Cc", "Bcc")
         if not rcpts:
             raise BadRequest("no recipient: the message has no To, Cc or Bcc address and none was given")

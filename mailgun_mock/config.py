@@ -37,6 +37,9 @@ class Config:
     :param retry_schedule: seconds between webhook attempts after a failure.
     :param delivery_timeout: seconds one webhook attempt may take.
     :param max_message_size: largest message accepted, in bytes (Mailgun: 25 MB).
+    :param max_headers: most header lines an inbound message may have (more: 400).
+    :param max_stored_messages: stored messages kept at most; past it the oldest are evicted.
+    :param max_events: events kept per domain at most; past it the oldest are evicted.
     :param domains: the domains served; empty means any domain is accepted.
     :param smtp_port: port of the SMTP listener (``0`` = no SMTP listener).
     :param snapshot: path of the JSON snapshot to load at start and keep up to date (``""`` = none).
@@ -53,6 +56,9 @@ class Config:
     retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
     delivery_timeout: float = 10.0
     max_message_size: int = 25 * 1024 * 1024
+    max_headers: int = 5000
+    max_stored_messages: int = 50_000
+    max_events: int = 1_000_000
     # The flag is --domain (repeatable), so its environment twin is MAILGUN_MOCK_DOMAIN (comma-separated).
     domains: tuple[str, ...] = dataclasses.field(default=(), metadata={"env": "DOMAIN"})
     smtp_port: int = 0
@@ -66,7 +72,8 @@ class Config:
             value = getattr(self, name)
             if not value or any(c in value for c in "\r\n"):
                 raise ConfigError(f"{name} must be a non-empty single-line string")
-        for name in ("regex_timeout", "retention", "delivery_timeout", "max_message_size"):
+        for name in ("regex_timeout", "retention", "delivery_timeout", "max_message_size", "max_headers",
+                     "max_stored_messages", "max_events"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be positive")
         if any(not delay >= 0 for delay in self.retry_schedule):

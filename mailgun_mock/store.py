@@ -36,7 +36,14 @@ _STATE_KEYS = ("attempts", "counters", "events", "messages", "routes", "send")
 class Store:
     """The mock's memory: routes, stored messages, events (one log per domain), delivery attempts."""
 
-    def __init__(self) -> None:
+    def __init__(self, max_messages: int | None = None, max_events: int | None = None) -> None:
+        """:param max_messages: stored messages kept at most (the oldest go first); ``None``: no cap.
+        :param max_events: events kept per domain at most (the oldest go first); ``None``: no cap.
+        """
+        self.max_messages = max_messages
+        self.max_events = max_events
+        #: how many messages and events the caps pushed out, since the last clear()
+        self.evicted = {"messages": 0, "events": 0}
         self._lock = threading.RLock()
         self._routes: dict[str, Route] = {}
         self._ordered: list[Route] | None = []
@@ -127,6 +134,9 @@ class Store:
         """Keep a stored message under its key."""
         with self._lock:
             self._messages[message.key] = message
+            if self.max_messages is not None and len(self._messages) > self.max_messages:
+                del self._messages[next(iter(self._messages))]  # dicts keep insertion order: the oldest
+                self.evicted["messages"] += 1
             self._changed()
 
     def get_message(self, key: str, now: float) -> StoredMessage | None:
@@ -171,6 +181,8 @@ class Store:
             if events is None:
                 events = self._events[domain.lower()] = EventLog()
             events.append(event)
+            if self.max_events is not None and len(events) > self.max_events:
+                self.evicted["events"] += events.evict_oldest(len(events) - self.max_events)
             self._changed()
 
     def events_response(self, domain: str, query: EventQuery | None, token: str | None, base_url: str,
@@ -180,6 +192,13 @@ class Store:
             events = self._events.get(domain.lower()) or EventLog()
             # Events are never changed once stored, so the page may share their dicts.
             return events_response(events, query, token, base_url, domain, now)
+
+    def counts(self) -> dict[str, Any]:
+        """How much is kept, and how much the caps evicted (for ``/mock/health``)."""
+        with self._lock:
+            return {"routes": len(self._routes), "stored_messages": len(self._messages),
+                    "events": sum(len(domain_log) for domain_log in self._events.values()),
+                    "evicted": dict(self.evicted)}
 
     def all_events(self) -> list[dict[str, Any]]:
         """Every event of every domain, oldest first (for tests and the Python API)."""
@@ -246,6 +265,7 @@ class Store:
             self._events.clear()
             self._attempts.clear()
             self._send.clear()
+            self.evicted = {"messages": 0, "events": 0}
             self._changed()
 
     # -- snapshots ------------------------------------------------------------------------

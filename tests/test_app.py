@@ -74,7 +74,8 @@ def test_unknown_path_checks_auth_first(api: Api) -> None:
 def test_health_needs_no_key(api: Api) -> None:
     """GET /mock/health answers 200 without credentials."""
     reply = api.get("/mock/health", auth=None)
-    assert (reply.status, reply.json()) == (200, {"status": "ok"})
+    assert (reply.status, reply.json()) == (200, {"status": "ok", "routes": 0, "stored_messages": 0, "events": 0,
+                                                  "evicted": {"messages": 0, "events": 0}})
 
 
 def test_reset_forgets_routes(api: Api) -> None:

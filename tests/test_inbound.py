@@ -445,3 +445,29 @@ def test_domain_restriction_refuses_other_domains() -> None:
         reply = requests.get(f"{mock.url}/v3/other.org/events", auth=auth, timeout=5)
         assert (reply.status_code, reply.json()) == (404, {"message": "Domain not found: other.org"})
         assert requests.get(f"{mock.url}/v3/example.com/events", auth=auth, timeout=5).status_code == 200
+
+
+def test_caps_evict_the_oldest_and_health_counts_them() -> None:
+    """Past max_stored_messages and max_events the oldest go first, and /mock/health says how many."""
+    with MailgunMock(max_stored_messages=3, max_events=4) as mock:
+        mock.create_route("catch_all()", "store()")
+        urls = [mock.inject(sample_message())["recipients"][0]["actions"][0]["storage"]["url"] for _ in range(5)]
+        auth = ("api", mock.api_key)
+        assert [requests.get(u, auth=auth, timeout=5).status_code for u in urls] == [404, 404, 200, 200, 200]
+        health = requests.get(f"{mock.url}/mock/health", timeout=5).json()
+        assert health["stored_messages"] == 3 and health["events"] == 4
+        assert health["evicted"] == {"messages": 2, "events": 6}
+        kept = requests.get(f"{mock.url}/v3/example.com/events", auth=auth, timeout=5).json()["items"]
+        assert len(kept) == 4
+
+
+def test_too_many_headers_is_refused() -> None:
+    """A message with more header lines than max_headers is a 400 saying so, and nothing is kept."""
+    from mailgun_mock.exceptions import BadRequest
+
+    with MailgunMock(max_headers=50) as mock:
+        mock.create_route("catch_all()", "store()")
+        raw = b"From: a@example.net\r\nTo: b@example.com\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(60)) + b"\r\nx"
+        with pytest.raises(BadRequest, match="the message has 62 header lines, more than the 50 allowed"):
+            mock.inject(raw)
+        assert mock.backend.store.messages() == [] and mock.events == []

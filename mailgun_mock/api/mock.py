@@ -18,7 +18,8 @@ _TRUE = ("1", "true", "yes", "on")
 
 @bp.get("/health")
 def health() -> ResponseReturnValue:
-    return jsonify(status="ok")
+    # Counts only: no key is needed here, so nothing about the mail itself is shown.
+    return jsonify(status="ok", **backend().store.counts())
 
 
 @bp.post("/reset")
