@@ -22,4 +22,3 @@ def test_encode_form_is_urlencode(fields: list[tuple[str, str | bytes]]) -> None
     body, content_type = encode_form(fields)
     assert content_type == "application/x-www-form-urlencoded"
     assert body == urllib.parse.urlencode(fields).encode("ascii")
-    assert urllib.parse.parse_qsl(body.decode("ascii"), keep_blank_values=True, encoding="latin-1") is not None
