@@ -135,7 +135,7 @@ class ActionRunner:
         ctx = hook.context
         domain = hook.recipient.rpartition("@")[2].lower() or "unknown"
         self.emit(domain, payloads.delivery_event(
-            new_event_id(), attempt.attempted_at, delivered=delivered, permanent=attempt.outcome in ("failed", "rejected"),
+            new_event_id(), attempt.scheduled_at, delivered=delivered, permanent=attempt.outcome in ("failed", "rejected"),
             recipient=hook.recipient, sender=ctx["sender"], target=hook.url, transport="http",
             message=ctx["message"], routes=ctx["routes"], status=status))
 

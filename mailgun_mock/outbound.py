@@ -53,6 +53,8 @@ class _Recipient:
     user_variables: dict[str, Any]
     raw: bytes
     click_url: str
+    opens_tracked: bool
+    clicks_tracked: bool
 
 
 class Outbound:
@@ -106,11 +108,12 @@ class Outbound:
             self.store.add_message(stored)
             keys.append(stored.key)
             storage = {"key": stored.key, "url": stored.storage_url(self.base_url())}
-            block = payloads.event_message(parsed)
-            variables = _user_variables(parsed)
+            block = payloads.event_message(parsed, list(outgoing.recipients))
+            variables = {**req.user_variables, **_user_variables(parsed)}
+            opens, clicks = _tracking(req, parsed)
             for rcpt, plan in plans:
                 target = _Recipient(req.domain.lower(), rcpt, req.sender, mid, block, storage, req.tags, variables,
-                                    outgoing.raw, _first_link(parsed))
+                                    outgoing.raw, _first_link(parsed), opens, clicks)
                 self.emit(target.domain, payloads.sent_event(
                     "accepted", new_event_id(), now, recipient=rcpt, sender=req.sender, message=block,
                     storage=storage, tags=req.tags, user_variables=variables, test_mode=req.test_mode))
@@ -127,15 +130,21 @@ class Outbound:
     def _schedule(self, target: _Recipient, plan: DeliveryPlan, start: float) -> None:
         attempt = 0
         for step in plan.steps:
+            if step.kind == "opened" and not target.opens_tracked or step.kind == "clicked" and not target.clicks_tracked:
+                continue  # without Mailgun's pixel or rewritten links, nothing could be recorded
             if step.kind in ("delivered", "failed"):
                 attempt += 1
-            self.call_at(start + step.after, _bind(self._run_step, target, step, attempt), f"{step.kind} {target.recipient}")
+            when = start + step.after
+            self.call_at(when, _bind(self._run_step, target, step, attempt, when), f"{step.kind} {target.recipient}")
 
-    def _run_step(self, target: _Recipient, step: Step, attempt: int) -> None:
-        now = self.clock.now()
+    def _run_step(self, target: _Recipient, step: Step, attempt: int, when: float) -> None:
+        # Stamped with the time the step was due, not when it ran: after a clock jump the
+        # events still read as they would have happened.
+        now = when
         status: dict[str, Any] | None = None
         if step.kind in ("delivered", "failed"):
-            status = {"attempt-no": attempt, "code": step.code, "description": step.description,
+            status = {"attempt-no": attempt, "code": step.code,
+                      "description": "" if step.kind == "delivered" else step.description,
                       "message": "OK" if step.kind == "delivered" else step.description,
                       "session-seconds": 0.1, "tls": True, "utf8": True, "certificate-verified": True,
                       "mx-host": f"mx.{target.recipient.rpartition('@')[2]}"}
@@ -170,8 +179,19 @@ class Outbound:
             log.info("loopback of %s to %s not routed: %s", target.message_id, target.recipient, exc.message)
 
 
-def _bind(run: Callable[[_Recipient, Step, int], None], target: _Recipient, step: Step, attempt: int) -> Callable[[], None]:
-    return lambda: run(target, step, attempt)
+def _bind(run: Callable[[_Recipient, Step, int, float], None], target: _Recipient, step: Step, attempt: int,
+          when: float) -> Callable[[], None]:
+    return lambda: run(target, step, attempt, when)
+
+
+def _tracking(req: sending.SendRequest, parsed: ParsedMessage) -> tuple[bool, bool]:
+    """Whether opens and clicks can be recorded: not when ``o:tracking``/``-opens``/``-clicks`` say no,
+    and clicks with ``htmlonly`` only when there is HTML."""
+    if req.tracking is False:
+        return False, False
+    opens = req.tracking_opens is not False
+    clicks = req.tracking_clicks not in ("no",) and not (req.tracking_clicks == "htmlonly" and not parsed.body_html)
+    return opens, clicks
 
 
 def _user_variables(parsed: ParsedMessage) -> dict[str, Any]:

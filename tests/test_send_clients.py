@@ -113,7 +113,7 @@ def stored_mime(mock: MailgunMock, storage_url: str) -> EmailMessage:
     return message
 
 
-def file_parts(message: EmailMessage) -> list[tuple[str | None, str | None, str, str | None, bytes]]:
+def file_parts(message: EmailMessage) -> list[tuple[Any, ...]]:
     """(disposition, filename, content type, Content-ID, bytes) of every file part, in order."""
     return [(p.get_content_disposition(), p.get_filename(), p.get_content_type(), p["Content-ID"],
              p.get_payload(decode=True)) for p in message.walk() if not p.is_multipart() and p.get_filename()]
@@ -490,7 +490,8 @@ def test_rule_bounce_suppresses_the_next_send_with_605(mailgun_mock: MailgunMock
     add_rule(mailgun_mock, {"match": {"recipient": "^gone@"}, "outcome": "bounce"})
     sdk_send(client, SIMPLE)
     mailgun_mock.settle()
-    mailgun_mock.session.delete(f"{mailgun_mock.url}/mock/rules", timeout=10)  # the bounce list alone acts now
+    cleared = mailgun_mock.session.delete(f"{mailgun_mock.url}/mock/rules", timeout=10)
+    assert cleared.status_code == 200  # from here on the bounce list alone decides
 
     second = sdk_send(client, {**SIMPLE, "subject": "Hello again"})
     assert second.status_code == 200, second.text

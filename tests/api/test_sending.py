@@ -225,3 +225,46 @@ def test_suppression_lists_of_an_unknown_kind_are_404(api: Api) -> None:
     """Only bounces, unsubscribes and complaints are lists."""
     assert api.get("/v3/example.com/unsubscribes").json()["items"] == []
     assert api.get("/v3/example.com/whatever").status == 404
+
+
+def test_engagement_events_are_stamped_when_due_even_after_a_jump(api: Api) -> None:
+    """After one big clock jump, opened and clicked still read delivery + 60 s and + 120 s."""
+    api.post("/mock/rules", json={"match": {"recipient": "^bob@"}, "outcome": ["open", "click"]})
+    api.post(SEND, data={**BASIC, "html": '<a href="https://shop.example/">x</a>'})
+    api.post("/mock/clock", json={"advance": 5000})
+    stamps = {e["event"]: e["timestamp"] for e in events(api)}
+    assert round(stamps["opened"] - stamps["delivered"]) == 60
+    assert round(stamps["clicked"] - stamps["delivered"]) == 120
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ({"o:tracking": "no"}, ["accepted", "delivered"]),
+    ({"o:tracking-opens": "no"}, ["accepted", "delivered", "clicked"]),
+    ({"o:tracking-clicks": "no"}, ["accepted", "delivered", "opened"]),
+    ({"o:tracking-clicks": "htmlonly"}, ["accepted", "delivered", "opened"]),  # a text-only message
+])
+def test_tracking_options_gate_opens_and_clicks(api: Api, options: dict, expected: list[str]) -> None:
+    """With tracking turned off no opened/clicked event can be recorded, whatever the rules say."""
+    api.post("/mock/rules", json={"match": {"recipient": "^bob@"}, "outcome": ["open", "click"]})
+    api.post(SEND, data={**BASIC, **options})
+    api.post("/mock/clock", json={"advance": 600})
+    assert [e["event"] for e in events(api)] == expected
+
+
+def test_send_mime_keeps_v_variables_and_tags(api: Api) -> None:
+    """messages.mime's v: variables and o:tag reach the events."""
+    raw = b"From: shop@example.com\r\nTo: bob@example.net\r\nSubject: Raw\r\n\r\nbody\r\n"
+    api.post("/v3/example.com/messages.mime", data={"to": "bob@example.net", "v:order": "7", "o:tag": "raw"},
+             files={"message": ("m.eml", raw, "message/rfc822")})
+    (accepted,) = events(api, event="accepted")
+    assert (accepted["user-variables"], accepted["tags"]) == ({"order": "7"}, ["raw"])
+
+
+def test_send_event_shapes_follow_mailgun_samples(api: Api) -> None:
+    """accepted lists the message's recipients; delivered has message OK and an empty description."""
+    api.post(SEND, data={**BASIC, "cc": "ann@example.org"})
+    settle(api)
+    accepted = events(api, event="accepted")[0]
+    assert accepted["message"]["recipients"] == ["bob@example.net", "ann@example.org"]
+    status = events(api, event="delivered")[0]["delivery-status"]
+    assert (status["message"], status["description"], status["code"]) == ("OK", "", 250)
