@@ -87,7 +87,7 @@ def main() -> None:
     with MailgunMock() as mock:
         store = store_rate(mock)
         forward, p50, p99 = forward_figures(mock)
-        pages = {n: events_page_ms(mock, n) for n in (10_000, 100_000)}
+        pages = {n: events_page_ms(mock, n) for n in (10_000, 100_000, 1_000_000)}
     print("bench_inbound (8.9 KB message, one recipient, in process)")
     print(f"  inject with store()                      {store:8.0f} msgs/s  (issue target >= 2000)")
     print(f"  inject with forward(url), wait=True      {forward:8.0f} msgs/s  (issue target >= 400)")

@@ -42,7 +42,8 @@ class _RequestHandler(WSGIRequestHandler):
     """werkzeug's handler, logging one line per request to ``mailgun_mock.http``."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        http_log.info("%s %s %s", _printable(self.requestline), code, size)
+        if http_log.isEnabledFor(logging.INFO):  # escaping costs, even for a line nobody sees
+            http_log.info("%s %s %s", _printable(self.requestline), code, size)
 
     def log(self, type: str, message: str, *args: Any) -> None:
         level = logging.ERROR if type == "error" else logging.INFO
