@@ -7,7 +7,8 @@ import re
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
 from email import policy
-from email.message import EmailMessage
+from email.message import EmailMessage, MIMEPart
+from email.parser import BytesParser
 
 from .headers import parse_addresses
 
@@ -33,12 +34,14 @@ def build_message(
     attachments: Iterable[tuple[str, bytes, str]] = (),
     inline: Iterable[tuple[str, bytes, str]] = (),
     headers: Iterable[tuple[str, str]] = (),
+    amp_html: str | None = None,
 ) -> bytes:
     """Build an RFC 5322 message the way Mailgun assembles one from API fields.
 
     text+html become multipart/alternative, ``inline`` files join the HTML in multipart/related with
-    ``Content-ID: <filename>`` (as Mailgun does), and ``attachments`` make it multipart/mixed. Date and
-    Message-Id are added when ``headers`` lacks them; non-ASCII headers are RFC 2047 encoded.
+    ``Content-ID: <filename>`` (as Mailgun does), and ``attachments`` make it multipart/mixed. ``amp_html``
+    adds a text/x-amp-html alternative between text/plain and text/html. Date and Message-Id are added
+    when ``headers`` lacks them; non-ASCII headers are RFC 2047 encoded.
 
     :param from_: the From header.
     :param to: To addresses (display names allowed).
@@ -49,6 +52,7 @@ def build_message(
     :param attachments: ``(filename, content, content_type)`` files.
     :param inline: ``(filename, content, content_type)`` files referenced as ``cid:filename``.
     :param headers: extra headers, added in order after the standard ones.
+    :param amp_html: the text/x-amp-html (AMP for Email) body.
     :return: the message bytes with CRLF line endings.
     :raises ValueError: for a header name that is not printable ASCII without ``:`` or space, or an
         address header so malformed that no address can be written.
@@ -101,11 +105,12 @@ def build_message(
     for filename, content, content_type in attachments:
         _add_file(msg, filename, content, content_type, related=False)
     try:
-        return msg.as_bytes()
+        raw = msg.as_bytes()
     except UnicodeEncodeError:  # a non-ASCII address (EAI) cannot be encoded: send it as SMTPUTF8 does
-        return msg.as_bytes(policy=_BUILD_POLICY.clone(utf8=True))
+        raw = msg.as_bytes(policy=_BUILD_POLICY.clone(utf8=True))
     except Exception as exc:  # the stdlib's header folder gives up on some malformed address headers
         raise ValueError(f"cannot serialise the message: {exc!r}") from exc
+    return raw if amp_html is None else _add_amp(raw, amp_html)
 
 
 def _add_file(part: EmailMessage, filename: str, content: bytes, content_type: str, *, related: bool) -> None:
@@ -121,3 +126,26 @@ def _add_file(part: EmailMessage, filename: str, content: bytes, content_type: s
                          cid=f"<{filename}>", disposition="inline")
     else:
         part.add_attachment(bytes(content), maintype=maintype, subtype=subtype, filename=filename, cte=cte)
+
+
+def _add_amp(raw: bytes, amp: str) -> bytes:
+    """Insert a text/x-amp-html alternative before the HTML one (after text/plain), as AMP email requires."""
+    # Done on the serialised bytes, re-parsed with the policy they were written with so nothing is refolded:
+    # inserting the part into the message before serialising would save a parse but could change the bytes.
+    msg = BytesParser(policy=_BUILD_POLICY).parsebytes(raw)
+    assert isinstance(msg, EmailMessage)
+    body: MIMEPart | None = next((p for p in msg.walk() if p.get_content_type() == "multipart/alternative"), None)
+    if body is None:
+        first = msg.get_payload(0) if msg.get_content_type() == "multipart/mixed" else msg
+        assert isinstance(first, MIMEPart)
+        body = first
+        body.make_alternative()
+    part = MIMEPart(policy=_BUILD_POLICY)
+    part.set_content(amp, subtype="x-amp-html")
+    children = body.get_payload()
+    assert isinstance(children, list)
+    html_types = ("text/html", "multipart/related")
+    children.insert(next((n for n, c in enumerate(children) if c.get_content_type() in html_types), len(children)),
+                    part)
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    return msg.as_bytes(policy=_BUILD_POLICY if head.isascii() else _BUILD_POLICY.clone(utf8=True))

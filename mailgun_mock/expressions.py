@@ -1,4 +1,4 @@
-"""Mailgun route filters and actions: a parser and a time-bounded matcher (pure, never ``eval``).
+"""Mailgun route filters: a parser and a time-bounded matcher (pure, never ``eval``).
 
 Mailgun parses a filter as a one-line Python boolean expression over three functions. The
 grammar accepted here::
@@ -14,23 +14,24 @@ Strings take single or double quotes and are read like Python raw strings: a bac
 the character after it (so ``"\\d+"`` is the regex ``\\d+`` and ``"\\1"`` stays a back-reference
 for :meth:`MatchResult.expand`; an escaped quote does not end the string).
 
-Actions use the same lexer: ``forward("dest[, dest…]")``, ``store()``,
-``store(notify="https://…")`` and ``stop()``.
+The lexer and the ``call`` rule are shared with route actions and live in :mod:`mailgun_mock.syntax`.
+The action language is :mod:`mailgun_mock.route_actions`; ``Action``, ``parse_action`` and ``is_url``
+are re-exported here so existing imports keep working.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
-import re
 import time
 from collections.abc import Callable, Iterator
 from typing import Protocol, Union
-from urllib.parse import urlsplit
 
 import regex
 
 from .exceptions import ExpressionError
+from .route_actions import Action, is_url, parse_action  # re-exported: the action language's old home
+from .syntax import Call, Parser
 
 __all__ = [
     "Action",
@@ -46,110 +47,6 @@ __all__ = [
 
 # name -> number of positional arguments
 FILTER_FUNCTIONS = {"match_recipient": 1, "match_header": 2, "catch_all": 0}
-ACTION_FUNCTIONS = ("forward", "store", "stop")
-KEYWORDS = ("and", "or", "not")
-_ADDRESS = re.compile(r"[^@\s,]+@[^@\s,]+")
-
-
-# --------------------------------------------------------------------------- lexer
-
-
-@dataclasses.dataclass(frozen=True)
-class _Token:
-    kind: str  # "name", "string", "(", ")", ",", "=", "end"
-    text: str
-    pos: int
-
-
-_PUNCT = "(),="
-
-
-def _tokenize(text: str) -> list[_Token]:
-    if "\n" in text or "\r" in text:
-        raise ExpressionError("expressions must fit on one line", text.find("\n") if "\n" in text else text.find("\r"))
-    tokens: list[_Token] = []
-    i, n = 0, len(text)
-    while i < n:
-        c = text[i]
-        if c.isspace():
-            i += 1
-        elif c in _PUNCT:
-            tokens.append(_Token(c, c, i))
-            i += 1
-        elif c in "\"'":
-            j = i + 1
-            while j < n and text[j] != c:
-                j += 2 if text[j] == "\\" else 1
-            if j >= n:
-                raise ExpressionError(f"unbalanced quotes: the string opened with {c} is never closed", i)
-            tokens.append(_Token("string", text[i + 1 : j], i))
-            i = j + 1
-        elif c.isalpha() or c == "_":
-            j = i + 1
-            while j < n and (text[j].isalnum() or text[j] == "_"):
-                j += 1
-            tokens.append(_Token("name", text[i:j], i))
-            i = j
-        else:
-            raise ExpressionError(f"unexpected character {c!r}", i)
-    tokens.append(_Token("end", "", n))
-    return tokens
-
-
-class _Parser:
-    def __init__(self, text: str, what: str) -> None:
-        self.text = text
-        self.what = what
-        self.tokens = _tokenize(text)
-        self.i = 0
-
-    @property
-    def tok(self) -> _Token:
-        return self.tokens[self.i]
-
-    def take(self, kind: str, expected: str) -> _Token:
-        tok = self.tok
-        if tok.kind != kind:
-            found = "the end of the " + self.what if tok.kind == "end" else repr(tok.text)
-            raise ExpressionError(f"expected {expected}, found {found}", tok.pos)
-        self.i += 1
-        return tok
-
-    def is_keyword(self, word: str) -> bool:
-        return self.tok.kind == "name" and self.tok.text == word
-
-    def call(self) -> _Call:
-        name = self.take("name", "a function call")
-        if name.text in KEYWORDS:
-            raise ExpressionError(f"expected a function call, found {name.text!r}", name.pos)
-        if self.tok.kind != "(":
-            hint = f" (operators are lowercase: {', '.join(KEYWORDS)})" if name.text.lower() in KEYWORDS else ""
-            raise ExpressionError(f"expected '(' after {name.text!r}{hint}", self.tok.pos)
-        self.i += 1
-        args: list[str] = []
-        kwargs: list[tuple[str, str]] = []
-        while self.tok.kind != ")":
-            if args or kwargs:
-                self.take(",", "',' or ')'")
-            if self.tok.kind == "name":
-                key = self.take("name", "an argument")
-                self.take("=", f"'=' after {key.text!r}")
-                kwargs.append((key.text, self.take("string", "a quoted string").text))
-            else:
-                if kwargs:
-                    raise ExpressionError("positional argument after keyword argument", self.tok.pos)
-                args.append(self.take("string", "a quoted string or ')'").text)
-        self.i += 1
-        return _Call(name.text, tuple(args), tuple(kwargs), name.pos)
-
-    def finish(self) -> None:
-        if self.tok.kind == "name" and self.tok.text.lower() in KEYWORDS and self.tok.text not in KEYWORDS:
-            raise ExpressionError(f"unknown operator {self.tok.text!r} (operators are lowercase: and, or, not)", self.tok.pos)
-        if self.tok.kind != "end":
-            raise ExpressionError(f"unexpected {self.tok.text!r} after the end of the {self.what}", self.tok.pos)
-
-
-# --------------------------------------------------------------------------- filters
 
 
 class HeaderSource(Protocol):
@@ -224,22 +121,12 @@ class MatchResult:
         return "; ".join(self.reasons)
 
 
-@dataclasses.dataclass(frozen=True)
-class _Call:
-    name: str
-    args: tuple[str, ...]
-    kwargs: tuple[tuple[str, str], ...]
-    pos: int
-
-    def source(self) -> str:
-        return f"{self.name}({', '.join(repr(a) for a in self.args)})"
-
 
 @dataclasses.dataclass(frozen=True)
 class _Test:
     """A validated filter function with its compiled pattern."""
 
-    call: _Call
+    call: Call
     pattern: regex.Pattern[str] | None
 
 
@@ -350,7 +237,7 @@ def _walk(node: _Node) -> Iterator[_Node]:
             yield from _walk(operand)
 
 
-class _FilterParser(_Parser):
+class _FilterParser(Parser):
     def expr(self) -> _Node:
         return self.bool_op("or", self.and_)
 
@@ -375,7 +262,7 @@ class _FilterParser(_Parser):
             return node
         return self.test(self.call())
 
-    def test(self, call: _Call) -> _Test:
+    def test(self, call: Call) -> _Test:
         if call.name not in FILTER_FUNCTIONS:
             known = ", ".join(FILTER_FUNCTIONS)
             raise ExpressionError(f"unknown function {call.name!r} (filters are {known})", call.pos)
@@ -409,86 +296,3 @@ def parse_filter(text: str) -> Filter:
     root = parser.expr()
     parser.finish()
     return Filter(text, root)
-
-
-# --------------------------------------------------------------------------- actions
-
-
-@dataclasses.dataclass(frozen=True)
-class Action:
-    """A parsed route action.
-
-    :param kind: ``forward``, ``store`` or ``stop``.
-    :param destinations: for ``forward``: each comma-separated destination, as written.
-    :param notify: for ``store``: the notify URL, if any.
-    """
-
-    text: str
-    kind: str
-    destinations: tuple[str, ...] = ()
-    notify: str | None = None
-
-    def expand(self, result: MatchResult) -> Action:
-        """This action with the filter's captures filled into its arguments."""
-        return dataclasses.replace(
-            self,
-            destinations=tuple(result.expand(d) for d in self.destinations),
-            notify=None if self.notify is None else result.expand(self.notify),
-        )
-
-
-def is_url(destination: str) -> bool:
-    """Whether a forward destination is a webhook URL (else it is an email address)."""
-    return destination[:8].lower().startswith(("http://", "https://"))
-
-
-def _check_url(url: str, what: str, pos: int) -> None:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        parts = None
-    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.netloc or " " in url:
-        raise ExpressionError(f"{what} must be an http:// or https:// URL, got {url!r}", pos)
-
-
-@functools.lru_cache(maxsize=4096)
-def parse_action(text: str) -> Action:
-    """Parse and validate one route action.
-
-    :raises ExpressionError: saying what is wrong and where.
-    """
-    if not text.strip():
-        raise ExpressionError("the action is empty")
-    parser = _Parser(text, "action")
-    call = parser.call()
-    parser.finish()
-    name, args, kwargs = call.name, call.args, dict(call.kwargs)
-    if name not in ACTION_FUNCTIONS:
-        raise ExpressionError(f"unknown action {name!r} (actions are forward, store and stop)", call.pos)
-    if name == "stop":
-        if args or kwargs:
-            raise ExpressionError("stop() takes no arguments", call.pos)
-        return Action(text, "stop")
-    if name == "store":
-        if args or set(kwargs) - {"notify"}:
-            raise ExpressionError('store() takes only notify="URL"', call.pos)
-        notify = kwargs.get("notify")
-        if notify is not None:
-            _check_url(notify.strip(), "store(notify=…)", call.pos)
-            notify = notify.strip()
-        return Action(text, "store", notify=notify)
-    if kwargs or len(args) != 1:
-        raise ExpressionError("forward() takes one string of comma-separated destinations", call.pos)
-    destinations = tuple(d.strip() for d in args[0].split(","))
-    if not any(destinations):
-        raise ExpressionError("forward() needs at least one destination", call.pos)
-    for dest in destinations:
-        if not dest:
-            raise ExpressionError("forward() has an empty destination between commas", call.pos)
-        if is_url(dest):
-            _check_url(dest, "forward destination", call.pos)
-        elif not _ADDRESS.fullmatch(dest):
-            raise ExpressionError(
-                f"forward destination {dest!r} is neither an http(s) URL nor an email address", call.pos
-            )
-    return Action(text, "forward", destinations=destinations)

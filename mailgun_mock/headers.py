@@ -11,8 +11,8 @@ import logging
 import re
 
 __all__ = [
-    "ADDRESS_HEADERS", "decode_base64", "decode_bytes", "decode_header_value", "parse_addresses", "split_head",
-    "unfold",
+    "ADDRESS_HEADERS", "decode_base64", "decode_bytes", "decode_header_value", "parse_addresses", "split_address_list",
+    "split_head", "unfold",
 ]
 
 log = logging.getLogger("mailgun_mock")
@@ -25,6 +25,11 @@ _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?(.*?)\?=")
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
 _ADDRESS_TOKEN = re.compile(r'"(?:\\.|[^"\\])*"?|\((?:\\.|[^()\\])*\)?|<[^>]*>?|[,;:]|[^",;:<(]+')
 _ADDRESS_SPEC = re.compile(r'[^\s<>"(),;:@]+@[^\s<>"(),;:@]+')
+# The strict grammar of split_address_list: RFC 5322 dot-atoms or quoted local parts, domain literals.
+_ATOMS = r'[^\s"(),.:;<>@\[\]\\]+(?:\.[^\s"(),.:;<>@\[\]\\]+)*'
+_STRICT_ADDR_SPEC = re.compile(rf'(?:{_ATOMS}|"(?:[^"\\]|\\.)*")@(?:{_ATOMS}|\[[^\[\]\\\s]*\])')
+_LIST_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\((?:[^()\\]|\\.)*\)|<[^<>]*>|[^"(<>),]+|.', re.S)
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Charsets that say nothing reliable about the bytes: treat them as undeclared.
 _UNDECLARED = frozenset({"", "us-ascii", "ascii", "unknown", "unknown-8bit", "x-unknown", "default", "8bit"})
 # Decode common labels with the superset that mail clients really use (as browsers do).
@@ -226,3 +231,31 @@ def parse_addresses(value: str) -> list[str]:
         elif not token.startswith("("):  # comments are dropped
             text.append(token)
     return found
+
+
+def split_address_list(value: str) -> list[tuple[str, str]] | None:
+    """Split a comma-separated address list into ``(item as given, addr-spec)`` pairs; None if any is invalid.
+
+    Commas inside quotes, comments and angle brackets do not split, so ``"Doe, Jane" <jane@x.org>`` is one item.
+    An unbalanced quote, bracket or parenthesis (or a nested comment) makes the list invalid. Unlike the lenient
+    :func:`parse_addresses`, this is the check for addresses given to the sending API.
+    """
+    pairs, item = [], []
+    for token in [*_LIST_TOKEN.findall(value), ","]:
+        if token in ('"', "(", ")", "<", ">"):
+            return None
+        if token != ",":
+            item.append(token)
+            continue
+        tokens, item = item, []
+        text = "".join(tokens).strip()
+        angles = [n for n, t in enumerate(tokens) if t[0] == "<"]
+        if not text:
+            continue
+        if len(angles) > 1 or angles and any(not t.isspace() and t[0] != "(" for t in tokens[angles[0] + 1:]):
+            return None
+        spec = (tokens[angles[0]][1:-1] if angles else "".join(t for t in tokens if t[0] != "(")).strip()
+        if _CONTROL.search(text) or not _STRICT_ADDR_SPEC.fullmatch(spec):
+            return None
+        pairs.append((text, spec))
+    return pairs

@@ -27,14 +27,11 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from email import policy
-from email.message import EmailMessage, MIMEPart
-from email.parser import BytesParser
 from typing import Any, Protocol, Union
 
 from .compose import build_message
 from .exceptions import BadRequest, PayloadTooLarge
-from .headers import decode_header_value, parse_addresses, split_head, unfold
+from .headers import decode_header_value, parse_addresses, split_address_list, split_head, unfold
 
 __all__ = [
     "MAX_RECIPIENTS", "MAX_TAGS", "OutgoingMessage", "SendRequest", "build_messages", "message_id",
@@ -46,10 +43,6 @@ MAX_RECIPIENTS = 1000
 #: Most ``o:tag`` values kept per message; later ones are dropped.
 MAX_TAGS = 10
 _OPTIONS_LIMIT = 16 * 1024  # bytes of o:, h:, v: and t: names plus values
-_ATOMS = r'[^\s"(),.:;<>@\[\]\\]+(?:\.[^\s"(),.:;<>@\[\]\\]+)*'
-_ADDR_SPEC = re.compile(rf'(?:{_ATOMS}|"(?:[^"\\]|\\.)*")@(?:{_ATOMS}|\[[^\[\]\\\s]*\])')
-_ADDR_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\((?:[^()\\]|\\.)*\)|<[^<>]*>|[^"(<>),]+|.', re.S)
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 _FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
 _FILE_FIELD = re.compile(r"(attachment|inline)(?:\[\d*\])?")
 _HEX16 = re.compile(r"[0-9a-fA-F]{16,}")
@@ -58,7 +51,6 @@ _RESERVED = frozenset({"from", "to", "cc", "bcc", "subject", "message-id", "mime
                        "content-transfer-encoding"})
 _TRUE, _FALSE = frozenset({"yes", "true", "1"}), frozenset({"no", "false", "0"})
 _UNDISCLOSED = "undisclosed-recipients:;"
-_AMP_POLICY = policy.SMTP.clone(max_line_length=998)  # as compose writes, so re-serialising refolds nothing
 
 
 class _MultiDict(Protocol):
@@ -220,7 +212,7 @@ def build_messages(req: SendRequest, message_id: str, *, now: float) -> list[Out
     if req.recipient_variables is None:
         return [OutgoingMessage(req.recipients, _compose(req, message_id, now, list(req.to), None))]
     variables = {key.lower(): value for key, value in req.recipient_variables.items()}
-    shown = {pairs[0][1].lower(): item for item in reversed(req.to) if (pairs := _parse_address_list(item))}
+    shown = {pairs[0][1].lower(): item for item in reversed(req.to) if (pairs := split_address_list(item))}
     out = []
     for address in req.recipients:
         mine = own if isinstance(own := variables.get(address.lower()), dict) else {}
@@ -266,38 +258,11 @@ def _nbytes(text: str) -> int:
     return len(text.encode("utf-8", "replace"))
 
 
-def _parse_address_list(value: str) -> list[tuple[str, str]] | None:
-    """Split a comma-separated address list into ``(item as given, addr-spec)`` pairs; None if any is invalid.
-
-    Commas inside quotes, comments and angle brackets do not split, so ``"Doe, Jane" <jane@x.org>`` is one item.
-    An unbalanced quote, bracket or parenthesis (or a nested comment) makes the list invalid.
-    """
-    pairs, item = [], []
-    for token in [*_ADDR_TOKEN.findall(value), ","]:
-        if token in ('"', "(", ")", "<", ">"):
-            return None
-        if token != ",":
-            item.append(token)
-            continue
-        tokens, item = item, []
-        text = "".join(tokens).strip()
-        angles = [n for n, t in enumerate(tokens) if t[0] == "<"]
-        if not text:
-            continue
-        if len(angles) > 1 or angles and any(not t.isspace() and t[0] != "(" for t in tokens[angles[0] + 1:]):
-            return None
-        spec = (tokens[angles[0]][1:-1] if angles else "".join(t for t in tokens if t[0] != "(")).strip()
-        if _CONTROL.search(text) or not _ADDR_SPEC.fullmatch(spec):
-            return None
-        pairs.append((text, spec))
-    return pairs
-
-
 def _address_param(params: Form, name: str) -> list[tuple[str, str]]:
     """Every address in every value of an address field; Mailgun's 400 when invalid, or missing for from and to."""
     pairs: list[tuple[str, str]] = []
     for value in _values(params, name):
-        parsed = _parse_address_list(value)
+        parsed = split_address_list(value)
         if parsed is None:
             raise BadRequest(f"{name} parameter is not a valid address. please check documentation")
         pairs.extend(parsed)
@@ -419,35 +384,14 @@ def _compose(req: SendRequest, message_id: str, now: float, to: list[str],
         extra.append(("X-Mailgun-Variables", json.dumps({k: s(v) for k, v in req.user_variables.items()})))
     extra += [(name, s(value)) for name, value in req.headers if name.lower() not in _RESERVED]
     try:
-        raw = build_message(
+        return build_message(
             from_=req.from_, to=to, cc=list(req.cc), subject=s(req.subject),
             text=None if req.text is None else s(req.text), html=None if req.html is None else s(req.html),
             attachments=req.attachments, inline=req.inline, headers=extra,
+            amp_html=None if req.amp_html is None else s(req.amp_html),
         )
     except ValueError as exc:
         raise BadRequest(f"cannot build the message: {exc}") from exc
-    return raw if req.amp_html is None else _add_amp(raw, s(req.amp_html))
-
-
-def _add_amp(raw: bytes, amp: str) -> bytes:
-    """Insert a text/x-amp-html alternative before the HTML one (after text/plain), as AMP email requires."""
-    msg = BytesParser(policy=_AMP_POLICY).parsebytes(raw)
-    assert isinstance(msg, EmailMessage)
-    body: MIMEPart | None = next((p for p in msg.walk() if p.get_content_type() == "multipart/alternative"), None)
-    if body is None:
-        first = msg.get_payload(0) if msg.get_content_type() == "multipart/mixed" else msg
-        assert isinstance(first, MIMEPart)
-        body = first
-        body.make_alternative()
-    part = MIMEPart(policy=_AMP_POLICY)
-    part.set_content(amp, subtype="x-amp-html")
-    children = body.get_payload()
-    assert isinstance(children, list)
-    html_types = ("text/html", "multipart/related")
-    children.insert(next((n for n, c in enumerate(children) if c.get_content_type() in html_types), len(children)),
-                    part)
-    head = raw.split(b"\r\n\r\n", 1)[0]
-    return msg.as_bytes(policy=_AMP_POLICY if head.isascii() else _AMP_POLICY.clone(utf8=True))
 
 
 def _with_message_id(raw: bytes, message_id: str) -> bytes:

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+from email import policy
+from email.message import MIMEPart
+from email.parser import BytesParser
 
 import pytest
 from hypothesis import given, settings
@@ -142,3 +145,29 @@ def test_build_message_junk_input_never_breaks_structure(from_: str, to: list[st
         return
     msg = ParsedMessage(raw)
     assert [a.content for a in msg.attachments] == [b"1"] and msg.defects == []
+
+
+def _structure(raw: bytes) -> list[str]:
+    """The content types of a message's parts, depth-first, indented by nesting."""
+
+    def walk(part: MIMEPart, depth: int) -> list[str]:
+        return ["  " * depth + part.get_content_type(), *(line for c in part.iter_parts() for line in walk(c, depth + 1))]
+
+    return walk(BytesParser(policy=policy.default).parsebytes(raw), 0)
+
+
+def test_build_message_amp_html_sits_between_text_and_html() -> None:
+    """amp_html adds a text/x-amp-html alternative after text/plain and before text/html, attachments kept."""
+    raw = build_message(from_="a@example.com", to=["b@example.com"], text="t", html="<b>h</b>",
+                        amp_html="<html amp4email>a</html>", attachments=[("a.pdf", PDF, "application/pdf")])
+    assert _structure(raw) == ["multipart/mixed", "  multipart/alternative", "    text/plain", "    text/x-amp-html",
+                               "    text/html", "  application/pdf"]
+    assert b"<html amp4email>a</html>" in raw
+    assert [a.content for a in ParsedMessage(raw).attachments if a.filename == "a.pdf"] == [PDF]
+
+
+def test_build_message_amp_html_alone_follows_an_empty_text_part() -> None:
+    """With only amp_html, the message is an empty text/plain part and the AMP alternative."""
+    raw = build_message(from_="a@example.com", to=["b@example.com"], amp_html="<b>amp only</b>")
+    assert _structure(raw) == ["multipart/alternative", "  text/plain", "  text/x-amp-html"]
+    assert ParsedMessage(raw).body_plain.strip() == "" and b"<b>amp only</b>" in raw

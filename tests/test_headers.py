@@ -1,14 +1,15 @@
-"""mailgun_mock.headers: unfolding and RFC 2047 decoding of header values, charset fallbacks."""
+"""mailgun_mock.headers: unfolding and RFC 2047 decoding of header values, charset fallbacks, address lists."""
 
 from __future__ import annotations
 
 import base64
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import mailgun_mock.mime
-from mailgun_mock.headers import decode_header_value
+from mailgun_mock.headers import decode_header_value, split_address_list
 
 
 # --- decode_header_value -------------------------------------------------------------------------
@@ -69,3 +70,21 @@ def test_decode_header_value_never_raises(value: str) -> None:
 def test_decode_header_value_still_importable_from_mime() -> None:
     """mailgun_mock.mime re-exports decode_header_value, so imports written before the split keep working."""
     assert mailgun_mock.mime.decode_header_value is decode_header_value
+
+
+# --- split_address_list --------------------------------------------------------------------------
+
+def test_split_address_list_keeps_items_as_given() -> None:
+    """Commas in quotes, comments and angle brackets do not split; each item is kept with its addr-spec."""
+    assert split_address_list('"Doe, Jane" <jane@x.org>, b@y.org (Bob, Jr.) ,, x@[1.2.3.4]') == [
+        ('"Doe, Jane" <jane@x.org>', "jane@x.org"), ("b@y.org (Bob, Jr.)", "b@y.org"), ("x@[1.2.3.4]", "x@[1.2.3.4]")]
+    assert split_address_list(" , ") == []
+
+
+@pytest.mark.parametrize("value", [
+    '"unclosed <a@x.org>', "<a@x.org", "a@x.org>", "(open a@x.org", "Ann <a@x.org> <b@x.org>", "<a@x.org> junk",
+    "not an address", "a b@x.org", "a\x01@x.org", "ok@x.org, bad",
+])
+def test_split_address_list_refuses_any_invalid_item(value: str) -> None:
+    """One unbalanced quote, bracket or comment, or one item that is not an address, makes the whole list None."""
+    assert split_address_list(value) is None

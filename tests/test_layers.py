@@ -19,7 +19,7 @@ LAYERS = {
     "exceptions": 0,
     "models": 1, "config": 1,
     "stripping": 1.5,
-    "headers": 1.8, "event_filters": 1.8,
+    "headers": 1.8, "event_filters": 1.8, "syntax": 1.8, "route_actions": 1.9,
     "expressions": 2, "mime": 2, "compose": 2, "signing": 2, "clock": 2, "ids": 2, "events": 2,
     "store": 2.5, "payloads": 2.5, "routing": 2.5, "snapshot": 2.6,
     "suppressions": 1.5, "rules": 2.3, "sending": 2.5, "sendstate": 2.4,
