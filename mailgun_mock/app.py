@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from .backend import Backend
 from .config import Config
 from .exceptions import MailgunMockError
+from .logtext import printable
 
 __all__ = ["create_app"]
 
@@ -38,6 +39,8 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     config = config or (backend.config if backend else Config())
     served = backend or Backend(config)
     app = Flask("mailgun_mock", static_folder=None)
+    # Before any rule is added: an empty path segment must be a 404, never a redirect elsewhere.
+    app.url_map.merge_slashes = False
     app.extensions["mailgun_mock"] = served
     # Room for a whole message in any of the inbound forms (multipart adds a little).
     app.config["MAX_CONTENT_LENGTH"] = config.max_message_size * 2 + 65536
@@ -82,7 +85,7 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     @app.errorhandler(Exception)
     def unexpected_error(exc: Exception) -> tuple[Response, int]:
         # A bug. Answer JSON, keep serving, and keep the exception for the test that caused it.
-        log.exception("internal error on %s %s", request.method, request.path)
+        log.exception("internal error on %s %s", request.method, printable(request.path))
         served.errors.append(exc)
         return jsonify(message=f"internal error: {type(exc).__name__}"), 500
 

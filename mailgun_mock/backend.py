@@ -22,6 +22,7 @@ from .events import EventQuery, parse_event_query
 from .exceptions import BadRequest, ExpressionError, NotFound, PayloadTooLarge
 from .expressions import MatchContext, parse_action, parse_filter
 from .ids import ObjectIds
+from .logtext import printable
 from .compose import build_message
 from .mime import ParsedMessage
 from .models import DeliveryAttempt, Route, StoredMessage
@@ -39,6 +40,7 @@ log = logging.getLogger("mailgun_mock")
 FIELD_LIMIT = 4096
 ROUTES_LIMIT_MAX = 1000
 ROUTES_LIMIT_DEFAULT = 100
+_INTEGER = re.compile(r"[+-]?[0-9]{1,30}")  # ASCII digits only; longer is out of range anyway
 # An envelope address: a local part without spaces, controls or address punctuation, and a domain
 # of (Unicode) letters, digits, hyphens and dots.
 _ADDRESS = re.compile(r'[^\s@<>()\[\],;"\\\x00-\x1f\x7f-\x9f]+@[\w-]+(\.[\w-]+)*\.?')
@@ -55,7 +57,7 @@ def _integer(value: str | int | None, name: str, default: int) -> int:
         number = value
     else:
         text = str(value).strip()
-        if not text.lstrip("+-").isdigit() or not text.isascii():
+        if not _INTEGER.fullmatch(text):
             raise BadRequest(f"The '{name}' parameter must be an integer, got {_quote(text)}")
         number = int(text)
     if not -_INT64 <= number < _INT64:
@@ -164,7 +166,7 @@ class Backend(SendingOperations):
             created_at=now,
         )
         route = self.store.add_route(route)
-        log.info("route %s created: %s", route.id, route.expression)
+        log.info("route %s created: %s", route.id, printable(route.expression))
         return route
 
     def get_route(self, route_id: str) -> Route:
@@ -379,7 +381,7 @@ class Backend(SendingOperations):
         """
         stored = self.get_stored_message(domain, key)
         attachments = ParsedMessage(stored.raw).attachments
-        if not index.isdigit() or int(index) >= len(attachments):
+        if not re.fullmatch(r"[0-9]{1,9}", index) or int(index) >= len(attachments):
             raise NotFound("Attachment not found")
         attachment = attachments[int(index)]
         return attachment.content, attachment.content_type, attachment.filename

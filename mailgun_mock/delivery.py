@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from urllib3.filepost import encode_multipart_formdata
 
 from .clock import Clock
+from .logtext import printable
 from .models import DeliveryAttempt
 from .signing import signature_fields
 
@@ -318,8 +319,8 @@ class DeliveryWorker:
             duration=duration, scheduled_at=scheduled, attempted_at=now, next_retry=next_retry,
             fields=tuple(name for name, _ in fields) + tuple(f[0] for f in hook.files),
         )
-        log.info("webhook %s attempt %d -> %s: %s", hook.kind, hook.attempts, hook.url,
-                 status if status is not None else error)
+        log.info("webhook %s attempt %d -> %s: %s", hook.kind, hook.attempts, printable(hook.url),
+                 status if status is not None else printable(error or ""))
         self.on_attempt(hook, attempt)
         with self._cond:
             if next_retry is not None and not hook.finished:

@@ -113,7 +113,7 @@ class MatchResult:
             return template
         try:
             return str(self.match.expand(template))
-        except (regex.error, IndexError):
+        except (regex.error, IndexError, ValueError):
             return template
 
     def explain(self) -> str:
@@ -237,7 +237,12 @@ def _walk(node: _Node) -> Iterator[_Node]:
             yield from _walk(operand)
 
 
+MAX_DEPTH = 64  # nested "not" and parentheses: Python's recursion limit must never be the judge
+
+
 class _FilterParser(Parser):
+    depth = 0
+
     def expr(self) -> _Node:
         return self.bool_op("or", self.and_)
 
@@ -252,14 +257,20 @@ class _FilterParser(Parser):
         return parts[0] if len(parts) == 1 else _BoolOp(op, tuple(parts))
 
     def not_(self) -> _Node:
-        if self.is_keyword("not"):
-            self.i += 1
-            return _Not(self.not_())
-        if self.tok.kind == "(":
-            self.i += 1
-            node = self.expr()
-            self.take(")", "')'")
-            return node
+        if self.is_keyword("not") or self.tok.kind == "(":
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                raise ExpressionError(f"the expression is nested too deeply (more than {MAX_DEPTH} levels)", self.tok.pos)
+            try:
+                if self.is_keyword("not"):
+                    self.i += 1
+                    return _Not(self.not_())
+                self.i += 1
+                node = self.expr()
+                self.take(")", "')'")
+                return node
+            finally:
+                self.depth -= 1
         return self.test(self.call())
 
     def test(self, call: Call) -> _Test:

@@ -24,6 +24,7 @@ from .stripping import html_to_text, strip_html, strip_text
 __all__ = ["Attachment", "ParsedMessage", "decode_header_value"]
 
 log = logging.getLogger("mailgun_mock")
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 
 _EXTENSIONS = {
     "application/pdf": ".pdf", "application/zip": ".zip", "application/json": ".json", "image/png": ".png",
@@ -220,6 +221,9 @@ def _walk(headers: list[tuple[str, str]], data: bytes, body: _Body, depth: int, 
         if name.lower() in ("content-type", "content-disposition") and name not in info:
             info[name] = unfold(value)  # encoded words are decoded per parameter, after parsing
     ctype = info.get_content_type()
+    if not _MEDIA_TYPE.fullmatch(ctype):  # it is echoed in Content-Type headers later: only a clean token
+        body.defects.append(f"unusable content type {ctype[:60]!r}, read as application/octet-stream")
+        ctype = "application/octet-stream"
     defects = body.defects
     if ctype.startswith("multipart/") and depth < _MAX_DEPTH:
         boundary = info.get_boundary()

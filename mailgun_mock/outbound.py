@@ -20,6 +20,7 @@ from .clock import Clock
 from .config import Config
 from .events import new_event_id
 from .exceptions import BadRequest, MailgunMockError
+from .logtext import printable
 from .mime import ParsedMessage
 from .models import SentMessage, StoredMessage
 from .rules import DeliveryPlan, Step, plan_delivery
@@ -123,7 +124,7 @@ class Outbound:
             message_id=mid, domain=req.domain.lower(), storage_keys=tuple(keys), recipients=req.recipients,
             sender=req.from_, subject=req.subject, tags=req.tags, test_mode=req.test_mode, sent_at=now,
             deliver_at=start)))
-        log.info("sent %s from %s to %d recipient(s)%s", mid, req.sender, len(req.recipients),
+        log.info("sent %s from %s to %d recipient(s)%s", printable(mid), printable(req.sender), len(req.recipients),
                  " (test mode)" if req.test_mode else "")
         return {"id": mid, "message": QUEUED}
 
@@ -176,7 +177,8 @@ class Outbound:
         try:
             self.route_inbound(target.raw, [target.recipient], target.sender)
         except BadRequest as exc:
-            log.info("loopback of %s to %s not routed: %s", target.message_id, target.recipient, exc.message)
+            log.info("loopback of %s to %s not routed: %s", printable(target.message_id), printable(target.recipient),
+                     printable(exc.message))
 
 
 def _bind(run: Callable[[_Recipient, Step, int, float], None], target: _Recipient, step: Step, attempt: int,

@@ -16,6 +16,7 @@ from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from . import snapshot
 from .app import create_app
+from .logtext import printable
 from .backend import Backend
 from .config import Config
 
@@ -33,21 +34,16 @@ class ServerError(AssertionError):
     """An error raised while the server thread handled a request (a bug in the mock)."""
 
 
-def _printable(text: str) -> str:
-    # Request lines reach the log: never let control characters from a client through.
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
-
-
 class _RequestHandler(WSGIRequestHandler):
     """werkzeug's handler, logging one line per request to ``mailgun_mock.http``."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if http_log.isEnabledFor(logging.INFO):  # escaping costs, even for a line nobody sees
-            http_log.info("%s %s %s", _printable(self.requestline), code, size)
+            http_log.info("%s %s %s", printable(self.requestline), code, size)
 
     def log(self, type: str, message: str, *args: Any) -> None:
         level = logging.ERROR if type == "error" else logging.INFO
-        http_log.log(level, _printable(message % args if args else message))
+        http_log.log(level, printable(message % args if args else message))
 
 
 class _Server(ThreadedWSGIServer):

@@ -42,6 +42,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from .backend import Backend
 from .exceptions import BadRequest, PayloadTooLarge
+from .logtext import printable
 
 __all__ = ["SmtpListener"]
 
@@ -49,12 +50,6 @@ log = logging.getLogger("mailgun_mock.smtp")
 
 _IDENT = "mailgun-mock ESMTP"
 _TIMEOUT = 10.0
-
-
-def _printable(text: str, limit: int = 200) -> str:
-    """Client-supplied text made safe for a one-line, encodable SMTP reply or log line."""
-    text = text[:limit].encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
 
 
 def _is_routable(address: str) -> bool:
@@ -100,9 +95,9 @@ class _Handler:
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
         if not _is_routable(address):
-            return f"501 5.1.3 <{_printable(address)}>: not an email address"
+            return f"501 5.1.3 <{printable(address)}>: not an email address"
         if not self.backend.config.serves(address.rpartition("@")[2]):
-            return f"550 5.1.1 <{_printable(address)}>: domain not served by this mock"
+            return f"550 5.1.1 <{printable(address)}>: domain not served by this mock"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
         return "250 2.1.5 OK"
@@ -121,19 +116,19 @@ class _Handler:
         except PayloadTooLarge as exc:
             # The size check at DATA, on the message itself: aiosmtpd's data_size_limit counts the
             # bytes on the wire (dots still stuffed), so this is the exact one.
-            return f"552 5.3.4 {_printable(exc.message)}"
+            return f"552 5.3.4 {printable(exc.message)}"
         except BadRequest as exc:
-            return f"554 5.6.0 {_printable(exc.message)}"
+            return f"554 5.6.0 {printable(exc.message)}"
         except Exception:
-            log.exception("SMTP message from <%s> to %s failed in the backend", _printable(sender),
-                          ", ".join(_printable(r) for r in recipients))
+            log.exception("SMTP message from <%s> to %s failed in the backend", printable(sender),
+                          ", ".join(printable(r) for r in recipients))
             return "451 4.3.0 Internal error in the mock, see its log; try again later"
         if log.isEnabledFor(logging.INFO):
             matched = {route for r in answer["recipients"] for route in r["matched"]}
-            log.info("SMTP <%s> -> %s: %d bytes, %d route%s matched", _printable(sender),
-                     ", ".join(_printable(r) for r in recipients), len(raw), len(matched),
+            log.info("SMTP <%s> -> %s: %d bytes, %d route%s matched", printable(sender),
+                     ", ".join(printable(r) for r in recipients), len(raw), len(matched),
                      "" if len(matched) == 1 else "s")
-        return f"250 2.0.0 Message received {_printable(answer['id'])}"
+        return f"250 2.0.0 Message received {printable(answer['id'])}"
 
     async def handle_exception(self, error: Exception) -> str:
         # aiosmtpd calls this inside its ``except`` block, so the traceback is still current.
