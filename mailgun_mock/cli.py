@@ -91,6 +91,8 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
     print(f"mailgun-mock serving the Mailgun API on {mock.url}", flush=True)
+    if config.host in ("", "0.0.0.0", "::"):
+        print(f"  Bound to:    {config.host or '0.0.0.0'}:{mock.port}, every interface: other machines can reach it")
     print(f"  API key:     {mock.api_key}")
     print(f"  Signing key: {mock.signing_key}")
     if config.snapshot:
