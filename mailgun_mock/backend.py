@@ -40,6 +40,7 @@ log = logging.getLogger("mailgun_mock")
 FIELD_LIMIT = 4096
 ROUTES_LIMIT_MAX = 1000
 ROUTES_LIMIT_DEFAULT = 100
+_DOMAIN = re.compile(r"[\w-]+(\.[\w-]+)*\.?")  # a host name (IDN letters allowed), as in envelope addresses
 _INTEGER = re.compile(r"[+-]?[0-9]{1,30}")  # ASCII digits only; longer is out of range anyway
 # An envelope address: a local part without spaces, controls or address punctuation, and a domain
 # of (Unicode) letters, digits, hyphens and dots.
@@ -322,9 +323,10 @@ class Backend(SendingOperations):
         self.webhooks.dispatch(domain, event)
 
     def check_domain(self, domain: str) -> None:
-        """:raises NotFound: ``Domain not found: <domain>`` when ``--domain`` restricts and this is not one."""
-        if not self.config.serves(domain):
-            raise NotFound(f"Domain not found: {domain}")
+        """:raises NotFound: ``Domain not found: <domain>`` for a name that is not a domain, or one
+            outside ``--domain`` when that restricts."""
+        if not _DOMAIN.fullmatch(domain) or not self.config.serves(domain):
+            raise NotFound(f"Domain not found: {printable(domain, 100)}")
 
     # -- domain webhooks ------------------------------------------------------------------
 
@@ -405,9 +407,17 @@ class Backend(SendingOperations):
 
     # -- the mock itself ------------------------------------------------------------------
 
-    def advance_clock(self, seconds: float) -> float:
-        """Move the mock's clock forward and run every webhook attempt that fell due; answers the new time."""
-        now = self.clock.advance(seconds)
+    def advance_clock(self, seconds: Any) -> float:
+        """Move the mock's clock forward and run every webhook attempt that fell due; answers the new time.
+
+        :raises BadRequest: for an amount that is not a non-negative number of seconds, or that
+            would take the clock past 9999-12-31.
+        """
+        try:
+            now = self.clock.advance(float(seconds))
+        except (TypeError, ValueError) as exc:
+            detail = f" ({exc})" if "9999" in str(exc) else ""
+            raise BadRequest(f"'advance' must be a non-negative number of seconds{detail}") from None
         self.delivery.run_due()
         self.store.expire_messages(self.clock.now())
         return now

@@ -6,7 +6,10 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["Clock"]
+__all__ = ["Clock", "LATEST"]
+
+#: 9999-12-31 23:59:59 UTC: dates are shown in RFC 1123/2822 forms, which end with year 9999.
+LATEST = 253402300799.0
 
 
 class Clock:
@@ -40,6 +43,8 @@ class Clock:
         if not seconds >= 0 or seconds == float("inf"):
             raise ValueError(f"the clock only moves forward by a finite amount, got {seconds!r}")
         with self._lock:
+            if self._source() + self._offset + seconds > LATEST:
+                raise ValueError("the clock cannot go past 9999-12-31, the last date Mailgun's formats can show")
             self._offset += seconds
         return self.now()
 

@@ -25,6 +25,7 @@ import re
 import zlib
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import quote
 
 from .event_filters import (
     FILTER_FIELDS,
@@ -324,7 +325,7 @@ def events_response(log: EventLog, query: EventQuery | None, token: str | None, 
         after, before = None, (-_INF, -_INF) if query.ascending else (_INF, _INF)
 
     def url(kind: str, at: Cursor | None) -> str:
-        return f"{base_url.rstrip('/')}/v3/{domain}/events/{encode_page_token(PageState(query, kind, at, domain))}"
+        return f"{base_url.rstrip('/')}/v3/{quote(domain, safe='')}/events/{encode_page_token(PageState(query, kind, at, domain))}"
 
     return {
         "items": [event for _, _, event in entries],

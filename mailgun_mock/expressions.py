@@ -23,7 +23,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Protocol, Union
 
@@ -40,6 +42,7 @@ __all__ = [
     "MatchContext",
     "MatchResult",
     "NO_HEADERS",
+    "compile_pattern",
     "is_url",
     "parse_action",
     "parse_filter",
@@ -289,10 +292,26 @@ class _FilterParser(Parser):
             raise ExpressionError("match_header() needs a header name", call.pos)
         flags = regex.IGNORECASE if call.name == "match_recipient" else 0
         try:
-            pattern = regex.compile(call.args[-1], flags)
-        except (regex.error, ValueError, OverflowError, RecursionError) as exc:
+            pattern = compile_pattern(call.args[-1], flags)
+        except (regex.error, re.error, ValueError, OverflowError, RecursionError) as exc:
             raise ExpressionError(f"invalid regular expression in {call.name}: {exc}", call.pos) from None
         return _Test(call, pattern)
+
+
+def compile_pattern(pattern: str, flags: int = 0) -> regex.Pattern[str]:
+    """Compile a route or rule pattern for time-bounded matching with the ``regex`` package.
+
+    The pattern must also be a valid stdlib ``re`` pattern, as Mailgun speaks of Python regular
+    expressions: the ``regex`` package's own extensions include recursion (``(?R)``, ``(?1)``,
+    ``(?&name)``), which can exhaust memory in a way no timeout bounds.
+
+    :param flags: ``regex.IGNORECASE`` or 0.
+    :raises re.error: for a pattern the stdlib refuses; ``regex.error`` for one ``regex`` refuses.
+    """
+    with warnings.catch_warnings():  # e.g. "possible nested set": a hint for the author, not an error
+        warnings.simplefilter("ignore")
+        re.compile(pattern, re.IGNORECASE if flags & regex.IGNORECASE else 0)
+        return regex.compile(pattern, flags)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -11,6 +11,7 @@ import base64
 import dataclasses
 from collections.abc import Callable, Mapping
 from email.utils import formatdate
+from urllib.parse import quote
 from typing import Any
 
 __all__ = ["DeliveryAttempt", "Route", "SentMessage", "StoredMessage", "rfc1123"]
@@ -178,7 +179,7 @@ class StoredMessage:
 
     def storage_url(self, base_url: str) -> str:
         """``{base}/v3/domains/{domain}/messages/{key}``: where clients fetch it."""
-        return f"{base_url}/v3/domains/{self.domain}/messages/{self.key}"
+        return f"{base_url}/v3/domains/{quote(self.domain, safe='')}/messages/{self.key}"
 
     def to_dict(self) -> dict[str, Any]:
         """The message as a snapshot keeps it: ``raw`` in standard base64.

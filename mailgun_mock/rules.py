@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Literal
 
 import regex
 
 from .exceptions import BadRequest
-from .expressions import HeaderSource
+from .expressions import HeaderSource, compile_pattern
 from .suppressions import ListKind, SuppressionHit
 
 __all__ = ["DeliveryPlan", "MATCH_TIMEOUT", "OUTCOMES", "Rule", "Step", "parse_rule", "plan_delivery"]
@@ -58,7 +59,7 @@ def _short(value: object) -> str:
 
 @functools.lru_cache(maxsize=1024)
 def _compile(pattern: str, flags: int) -> regex.Pattern[str]:
-    return regex.compile(pattern, flags)
+    return compile_pattern(pattern, flags)
 
 
 # --------------------------------------------------------------------------- rules
@@ -224,7 +225,7 @@ def _regex(value: object, field: str, flags: int) -> str | None:
         raise BadRequest(f"'{field}' must be a regular expression string, got {_short(value)}")
     try:
         _compile(value, flags)
-    except (regex.error, ValueError, OverflowError, RecursionError) as exc:
+    except (regex.error, re.error, ValueError, OverflowError, RecursionError) as exc:
         raise BadRequest(f"'{field}' is not a valid regular expression: {exc}") from None
     return value
 

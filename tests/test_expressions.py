@@ -181,6 +181,9 @@ INVALID_FILTERS = [
     ("__import__('os')", "unknown function '__import__'"),
     ('match_recipient("(")', "invalid regular expression in match_recipient"),
     ('match_header("subject", "[a-")', "invalid regular expression in match_header"),
+    ('match_recipient("(?R)")', "invalid regular expression in match_recipient"),  # regex-only recursion
+    ('match_recipient("(a(?1)?b)")', "invalid regular expression in match_recipient"),
+    ('match_header("subject", "(?P<x>a)(?&x)")', "invalid regular expression in match_header"),
     ('match_recipient("a")\nand catch_all()', "expressions must fit on one line"),
     ('match_recipient("a") and\r catch_all()', "expressions must fit on one line"),
     ('match_recipient("abc)', "unbalanced quotes"),

@@ -16,7 +16,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "mailgun_mock"
 # event logs (events.py), payloads and routing build on mime/expressions, and the backend owns
 # the delivery worker, so delivery sits just below it.
 LAYERS = {
-    "exceptions": 0, "logtext": 0,
+    "exceptions": 0, "logtext": 0, "openapi_schemas": 0.5, "openapi": 0.6,
     "models": 1, "config": 1,
     "stripping": 1.5,
     "headers": 1.8, "event_filters": 1.8, "syntax": 1.8, "route_actions": 1.9,

@@ -61,6 +61,8 @@ def params() -> MultiDict[str, str]:
         if not form and not files and request.content_length:
             raise BadRequest("malformed multipart/form-data request")
         for key, value in form.items(multi=True):
+            if key is None:
+                raise BadRequest("malformed multipart/form-data request: a part has no field name")
             # werkzeug decodes multipart text with errors="replace"; refuse rather than keep mangled text.
             if "\ufffd" in key or "\ufffd" in value:
                 raise BadRequest(f"parameter {key[:40]!r} is not valid UTF-8")
@@ -75,4 +77,4 @@ def files() -> list[tuple[str, str, bytes, str]]:
     except ValueError as exc:
         raise BadRequest(f"malformed multipart/form-data request: {exc}") from None
     return [(field, upload.filename or "", upload.read(), upload.mimetype or "application/octet-stream")
-            for field, upload in uploads.items(multi=True)]
+            for field, upload in uploads.items(multi=True) if field is not None]

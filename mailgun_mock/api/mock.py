@@ -7,6 +7,7 @@ from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
 from ..exceptions import BadRequest
+from ..openapi import openapi_document
 from .common import backend, params
 
 bp = Blueprint("mock", __name__)
@@ -38,13 +39,7 @@ def read_clock() -> ResponseReturnValue:
 def advance_clock() -> ResponseReturnValue:
     body = request.get_json(silent=True)
     raw = body.get("advance") if isinstance(body, dict) else params().get("advance")
-    try:
-        seconds = float(raw)  # type: ignore[arg-type]
-        if not 0 <= seconds < float("inf"):
-            raise ValueError
-    except (TypeError, ValueError):
-        raise BadRequest("'advance' must be a non-negative number of seconds") from None
-    backend().advance_clock(seconds)
+    backend().advance_clock(raw)
     clock = backend().clock
     return jsonify(now=clock.now(), offset=clock.offset)
 
@@ -112,6 +107,11 @@ def clear_rules() -> ResponseReturnValue:
 def delete_rule(rule_id: str) -> ResponseReturnValue:
     backend().delete_rule(rule_id)
     return jsonify(message="Rule has been deleted")
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(openapi_document(backend().base_url))
 
 
 @bp.get("/outbox")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 
@@ -28,5 +30,5 @@ def list_suppressions(domain: str, kind: str) -> ResponseReturnValue:
     if kind not in SUPPRESSION_LISTS:
         raise NotFound(f"Not Found: no endpoint GET {request.path}")
     items = backend().list_suppressions(domain, kind)
-    here = request.base_url
+    here = request.host_url.rstrip("/") + quote(request.path)  # a URI even for an IDN domain
     return jsonify(items=items, paging={"first": here, "last": here, "next": here, "previous": here})
