@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
+from urllib.parse import unquote
 
 from urllib3.filepost import encode_multipart_formdata
 
@@ -65,37 +66,50 @@ class Transport(Protocol):
 
 
 class HttpTransport:
-    """The real transport: ``requests``, one session per worker thread, no redirects followed."""
+    """The real transport: one ``urllib3`` connection pool shared by the worker threads.
+
+    urllib3 directly rather than ``requests`` on top of it: a webhook is one POST with a ready body,
+    and requests' session machinery cost ~0.3 ms of the ~1.4 ms a local POST takes. No redirects
+    are followed, no proxy from the environment is used, and urllib3 itself does no retries
+    (the delivery schedule does).
+    """
 
     def __init__(self) -> None:
-        self._local = threading.local()
+        import urllib3
+
+        self._pool = urllib3.PoolManager(num_pools=32, maxsize=8, retries=False)
 
     def post(self, url: str, body: bytes, content_type: str, timeout: float) -> int:
-        import requests
+        import urllib3
 
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = requests.Session()
-            session.trust_env = False  # webhooks go where the route says, never through a proxy
+        headers = {"Content-Type": content_type, "User-Agent": "mailgun-mock"}
         try:
-            response = session.post(url, data=body, headers={"Content-Type": content_type,
-                                    "User-Agent": "mailgun-mock"}, timeout=timeout, allow_redirects=False)
-        except requests.Timeout as exc:
+            parts = urllib3.util.parse_url(url)
+            if parts.auth:  # https://user:pass@host/… : Mailgun sends those as Basic auth (anymail relies on it)
+                user, _, password = parts.auth.partition(":")
+                headers.update(urllib3.util.make_headers(basic_auth=f"{unquote(user)}:{unquote(password)}"))
+                url = parts._replace(auth=None).url
+            response = self._pool.request("POST", url, body=body, redirect=False, retries=False, headers=headers,
+                                          timeout=urllib3.Timeout(connect=timeout, read=timeout))
+        except urllib3.exceptions.TimeoutError as exc:
             raise TimeoutError(f"timed out after {timeout:g} s") from exc
-        except requests.RequestException as exc:
+        except urllib3.exceptions.HTTPError as exc:
             raise OSError(_reason(exc)) from exc
-        response.close()
-        return response.status_code
+        except ValueError as exc:  # e.g. a URL urllib3 cannot parse
+            raise OSError(f"cannot post to this URL: {exc}") from exc
+        return int(response.status)
 
 
 def _reason(exc: BaseException) -> str:
-    # requests nests the useful text (e.g. "Connection refused") a few causes deep.
+    # urllib3 nests the useful text (e.g. "Connection refused") a cause or two deep.
     text = str(exc)
-    while exc.__cause__ or exc.__context__:
-        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    while True:
         if "refused" in str(exc).lower():
             return "connection refused"
-    return text[:300]
+        nested = exc.__cause__ or exc.__context__ or getattr(exc, "reason", None)
+        if not isinstance(nested, BaseException) or nested is exc:
+            return text[:300]
+        exc = nested
 
 
 @dataclasses.dataclass(eq=False)
