@@ -117,6 +117,4 @@ def openapi() -> ResponseReturnValue:
 @bp.get("/outbox")
 def outbox() -> ResponseReturnValue:
     sent = backend().sent_messages()
-    for message in sent:
-        message["headers"] = [list(pair) for pair in message["headers"]]
     return jsonify(items=sent, total_count=len(sent))
