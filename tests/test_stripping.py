@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import html.parser
+import re
+from html.parser import HTMLParser
+
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailgun_mock import stripping
 from mailgun_mock.stripping import html_to_text, strip_html, strip_text
 
 # The captured Mailgun route-tester payload (django-inbound-email's mailgun_post.py): body-plain in,
@@ -282,3 +288,99 @@ def test_stripping_never_raises(pieces: list[str]) -> None:
     assert isinstance(text, str) and isinstance(signature, str)
     assert isinstance(html_to_text(source), str)
     assert len(strip_html(source)) <= len(source)
+
+
+# --- the tokenizer against html.parser -----------------------------------------------------------
+# strip_html's tokenizer reimplements html.parser's tokenization for speed. This is the
+# HTMLParser-based tokenizer it replaced, kept as the reference: both must report the same tokens
+# (kind, tag, offset, and the attributes strip_html reads), since strip_html's rules count tokens.
+
+class _ReferenceTokenizer(HTMLParser):
+    """Record (kind, tag, attrs, offset) for every token html.parser reports."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(convert_charrefs=False)
+        self.tokens: list[tuple[str, str, dict[str, str], int]] = []
+        self._lines = [0] + [m.end() for m in re.finditer("\n", source)]
+
+    def _add(self, kind: str, tag: str = "", attrs: list[tuple[str, str | None]] | None = None) -> None:
+        line, col = self.getpos()
+        self.tokens.append((kind, tag, {k: v or "" for k, v in attrs or ()}, self._lines[line - 1] + col))
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._add("start", tag, attrs)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._add("startend", tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        self._add("end", tag)
+
+    def handle_data(self, data: str) -> None:
+        self._add("data")
+
+    def handle_entityref(self, name: str) -> None:
+        self._add("data")
+
+    def handle_charref(self, name: str) -> None:
+        self._add("data")
+
+    def handle_comment(self, data: str) -> None:
+        self._add("other")
+
+    def handle_decl(self, decl: str) -> None:
+        self._add("other")
+
+    def handle_pi(self, data: str) -> None:
+        self._add("other")
+
+    def unknown_decl(self, data: str) -> None:
+        self._add("other")
+
+
+def _reference_tokens(source: str) -> list[tuple[str, str, dict[str, str], int]] | None:
+    """html.parser's tokens for ``source``, attributes kept only where strip_html reads them; None if it raises."""
+    parser = _ReferenceTokenizer(source)
+    try:
+        parser.feed(source)
+        parser.close()
+    except AssertionError:
+        return None
+    return [(kind, tag, attrs if tag in stripping._ATTR_TAGS else {}, start) for kind, tag, attrs, start in parser.tokens]
+
+
+def _new_tokens(source: str) -> list[tuple[str, str, dict[str, str], int]] | None:
+    try:
+        tokens = stripping._tokenize(source)
+    except AssertionError:
+        return None
+    return [(t.kind, t.tag, t.attrs, t.start) for t in tokens]
+
+
+# The copied regexes must still be the interpreter's, or html.parser is no longer the reference.
+_SAME_STDLIB = (stripping._STARTTAG_END.pattern == html.parser.locatestarttagend_tolerant.pattern
+                and stripping._ATTRFIND.pattern == html.parser.attrfind_tolerant.pattern
+                and stripping._COMMENT_CLOSE.pattern == html.parser.commentclose.pattern
+                and stripping._ENDTAGFIND.pattern == html.parser.endtagfind.pattern)
+
+SOUP = st.sampled_from([
+    "<blockquote>", "</blockquote>", '<blockquote type="cite">', "<BLOCKQUOTE TYPE=cite>", '<div class="gmail_quote">',
+    "<div class='gmail_quote x'>", '<DIV CLASS="yahoo_quoted">', "</div>", "</DIV >", "<div>", "<br>", "<br/>",
+    "<br />", "<hr>", '<div id="divRplyFwdMsg">', "<div id=appendonsend>", '<p style="border-top:solid #E1E1E1 1pt">',
+    "<p>", "</p>", "<b>", "</b>", "<a href='mailto:x'>", "</a>", "<span title=\"a>b\">", "<div title='x\"y'>",
+    "<img alt=a>b>", "<a href=x/>", "<p a b=c d='e' f=\"g\" h>", "<a  b = c >", "<a b==c>", "<a/b>", "<a\x0bb=c>",
+    "<!-- c -->", "<!-- > -->", "<!--", "-->", "<![CDATA[x<y]]>", "<![if x]>", "<![endif]>", "<![bogus x]>", "<![",
+    "<!DOCTYPE html>", "<!x>", "<?pi?>", "<script>a<b</script>", "<style>p>q{}</STYLE >", "<script>", "</script>",
+    "&lt;", "&amp", "&nbsp;", "&#160;", "&#x41;", "&#", "&#x;", "&a", "&", "<", ">", "</", "</>", "</ p>", "</a b>",
+    "</1>", "<1>", "From: a", "Sent: b", "To: c", "-----Original Message-----", "On Mon, X wrote:", "\n", " ", "x",
+])
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.lists(st.one_of(SOUP, st.text(alphabet="<>/=\"'&;#!-abdivpDIV \n\x0b", max_size=8)), max_size=30))
+def test_tokenizer_matches_html_parser(pieces: list[str]) -> None:
+    """The regex tokenizer reports exactly html.parser's tokens (offsets, tags, read attributes, failures)."""
+    if not _SAME_STDLIB:
+        pytest.skip("this interpreter's html.parser differs from the grammar stripping.py copies")
+    source = "".join(pieces)
+    assert _new_tokens(source) == _reference_tokens(source)
