@@ -17,9 +17,13 @@ __all__ = [
 
 log = logging.getLogger("mailgun_mock")
 
-# A header line as the stdlib feedparser sees it (printable ASCII except ':' for the name), plus the
-# obsolete "Name :" spelling of RFC 5322 §4.5.
-_HEADER_LINE = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:")
+# A header field as the stdlib feedparser sees it (printable ASCII except ':' for the name, plus the
+# obsolete "Name :" spelling of RFC 5322 §4.5), with its value from the first non-blank character and
+# every continuation line (a line starting with a space or tab), which makes the value contiguous.
+_HEADER_FIELD = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:[ \t]*([^\n]*(?:\n[ \t][^\n]*)*)\n?")
+_STR_FIELD = re.compile(_HEADER_FIELD.pattern.decode("ascii"))
+_HEADER_BLOCK = re.compile(rb"(?:[\x21-\x39\x3b-\x7e]+[ \t]*:[^\n]*(?:\n[ \t][^\n]*)*(?:\n|\Z))*")
+_BLANK_LINE = re.compile(rb"\r*(?:\n|\Z)")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _ENCODED_WORD = re.compile(r"=\?([^?\s]+)\?([QqBb])\?(.*?)\?=")
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")
@@ -128,7 +132,8 @@ def decode_header_value(value: str, *, address: bool = False) -> str:
     """
     try:
         if "\n" in value or "\r" in value:
-            value = _FOLD.sub("", value).replace("\r", "").replace("\n", "")
+            # Unfolding and then dropping stray line breaks removes every CR and LF: do it directly.
+            value = value.replace("\r", "").replace("\n", "")
         if "=?" not in value:
             return value.strip()
         pieces: list[tuple[str, bytes | str]] = []  # (charset or "" for plain text, payload)
@@ -173,34 +178,40 @@ def split_head(data: bytes) -> tuple[list[tuple[str, str]], int, list[str]]:
     :param data: a whole message or MIME part.
     :return: ``(name, raw value)`` pairs (value still folded and encoded), the body offset, defects.
     """
-    headers: list[tuple[bytes, list[bytes]]] = []
+    out: list[tuple[str, str]] = []
     defects: list[str] = []
     pos, end = 0, len(data)
+    block, blank = _HEADER_BLOCK.match, _BLANK_LINE.match
     while pos < end:
+        # A run of whole header fields (each with its continuation lines): split it in one go, and
+        # decode it once when it is ASCII, which it nearly always is.
+        run_match = block(data, pos)  # always matches, possibly empty
+        if run_match is not None and (stop := run_match.end()) > pos:
+            run = data[pos:stop]
+            if run.isascii():
+                out.extend([(name, value.rstrip("\r\n")) for name, value in _STR_FIELD.findall(run.decode("ascii"))])
+            else:
+                for name, value in _HEADER_FIELD.findall(run):
+                    value = value.rstrip(b"\r\n")
+                    out.append((name.decode("ascii"),
+                                value.decode("ascii") if value.isascii() else decode_bytes(value, None)))
+            pos = stop
+            continue
+        if (b := blank(data, pos)) is not None:
+            pos = b.end()
+            break
         eol = data.find(b"\n", pos)
         nxt = end if eol < 0 else eol + 1
-        line = data[pos:nxt]
-        content = line.rstrip(b"\r\n")
-        if not content:
-            pos = nxt
-            break
+        content = data[pos:nxt].rstrip(b"\r\n")
         if content[:1] in (b" ", b"\t"):
-            if headers:
-                headers[-1][1].append(line)
-            else:
-                defects.append("the first header line is a continuation line; ignored")
-        elif (m := _HEADER_LINE.match(content)) is not None:
-            headers.append((m.group(1), [content[m.end():].lstrip(b" \t"), line[len(content):]]))
+            # Continuations after a header are taken by _HEADER_BLOCK, so there is no header to extend.
+            defects.append("the first header line is a continuation line; ignored")
         elif pos == 0 and content.startswith(b"From "):
             pass  # an mbox envelope line, not a header
         else:
             defects.append(f"header line without a colon ends the headers: {content[:60]!r}")
             break
         pos = nxt
-    out = []
-    for name, parts in headers:
-        value = b"".join(parts).rstrip(b"\r\n")
-        out.append((name.decode("ascii"), value.decode("ascii") if value.isascii() else decode_bytes(value, None)))
     return out, pos, defects
 
 

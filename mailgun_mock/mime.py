@@ -33,6 +33,8 @@ _EXTENSIONS = {
     "text/rfc822-headers": ".txt", "application/msword": ".doc", "application/octet-stream": ".bin",
     "application/pgp-signature": ".asc", "application/pkcs7-signature": ".p7s", "application/ms-tnef": ".dat",
 }
+# The rest of a boundary line after "--boundary": an optional closing "--", then only blanks.
+_DELIMITER_TAIL = re.compile(rb"(?m)(--)?[ \t]*\r?$")
 _MAX_DEPTH = 32  # deeper multiparts are kept whole as an attachment instead of recursing
 
 
@@ -72,6 +74,111 @@ def _default_filename(content_type: str, index: int) -> str:
     return f"attachment-{index + 1}{_EXTENSIONS.get(content_type, '.bin')}"
 
 
+# A parameter list that email.message.Message reads the plain way: no RFC 2231 names (no "*"), no
+# backslashes, no angle brackets (unquote() strips them), quoted values without inner quotes, every
+# segment "name=value" or empty. Anything else goes to the stdlib, so the results are the same.
+_PARAM_NAME = r"[!#$%&'+\-.0-9A-Z^_`a-z{|}~]+"
+_SIMPLE_PARAMS = re.compile(
+    rf'(?:;[ \t]*(?:{_PARAM_NAME}[ \t]*=[ \t]*(?:"[^"\\<>\x00-\x1f\x7f]*"|[^";\\<>\x00-\x1f\x7f]*))?[ \t]*)*')
+_PARAM = re.compile(rf'[ \t]*({_PARAM_NAME})[ \t]*=[ \t]*("[^"]*"|[^;]*)')
+_MISSING = object()
+
+
+def _simple_params(value: str) -> list[tuple[str, str]] | None:
+    """The parameters of a header value as ``Message.get_param`` would return them, or None when not simple.
+
+    The first pair is the main value (``("text/plain", "")``), matched by name like the stdlib does.
+    """
+    main, sep, tail = value.partition(";")
+    if not value.isascii() or '"' in main or "=" in main or not _SIMPLE_PARAMS.fullmatch(value, len(main)):
+        return None
+    params = [(main.strip(), "")]
+    for m in _PARAM.finditer(tail):
+        name, raw = m.group(1, 2)
+        params.append((name, raw[1:-1] if raw[:1] == '"' else raw.strip()))
+    return params
+
+
+class _PartInfo:
+    """Content-Type and Content-Disposition of one part, read as ``email.message.Message`` reads them.
+
+    Simple parameter lists are parsed here; anything else (RFC 2231, escapes...) is handed to a Message,
+    built lazily, so the answers are the stdlib's in every case.
+    """
+
+    __slots__ = ("_ct", "_cd", "_default", "_params", "_message")
+
+    def __init__(self, headers: list[tuple[str, str]], default: str) -> None:
+        self._ct: str | None = None
+        self._cd: str | None = None
+        self._default = default
+        self._message: Message | None = None
+        for name, value in headers:
+            size = len(name)  # cheaper than lowercasing every name of a long header block
+            if size == 12:
+                if self._ct is None and name.lower() == "content-type":
+                    self._ct = unfold(value)  # encoded words are decoded per parameter, after parsing
+            elif size == 19 and self._cd is None and name.lower() == "content-disposition":
+                self._cd = unfold(value)
+        ct = [] if self._ct is None else _simple_params(self._ct)
+        cd = [] if self._cd is None or ct is None else _simple_params(self._cd)
+        self._params = None if ct is None or cd is None else (ct, cd)
+
+    @property
+    def message(self) -> Message:
+        """The stdlib view of the two headers, for parameter lists that are not simple."""
+        if self._message is None:
+            info = Message()
+            info.set_default_type(self._default)
+            for name, value in (("Content-Type", self._ct), ("Content-Disposition", self._cd)):
+                if value is not None:
+                    info[name] = value
+            self._message = info
+        return self._message
+
+    def content_type(self) -> str:
+        """``Message.get_content_type()``."""
+        if self._ct is None:
+            return self._default
+        ctype = self._ct.partition(";")[0].strip().lower()
+        return ctype if ctype.count("/") == 1 else "text/plain"
+
+    def disposition(self) -> str:
+        """The lowercase disposition type, ``""`` if none."""
+        return (self._cd or "").split(";")[0].strip().lower()
+
+    def _param(self, name: str, content_type: bool = True) -> object:
+        """``Message.get_param(name)`` for simple parameter lists (``_MISSING`` if absent)."""
+        assert self._params is not None
+        for key, value in self._params[0 if content_type else 1]:
+            if key.lower() == name:
+                return value
+        return _MISSING
+
+    def boundary(self) -> str | None:
+        """``Message.get_boundary()``."""
+        if self._params is None:
+            return self.message.get_boundary()
+        value = self._param("boundary")
+        return None if value is _MISSING else str(value).rstrip()
+
+    def filename(self) -> str | None:
+        """``Message.get_filename()``."""
+        if self._params is None:
+            return self.message.get_filename()
+        value = self._param("filename", content_type=False)
+        if value is _MISSING:
+            value = self._param("name")
+        return None if value is _MISSING else str(value).strip()
+
+    def charset(self) -> str | None:
+        """``Message.get_content_charset()``."""
+        if self._params is None:
+            return self.message.get_content_charset()
+        value = self._param("charset")
+        return None if value is _MISSING else str(value).lower()
+
+
 class ParsedMessage:
     """A raw RFC 5322 message with every Mailgun field computed lazily and at most once.
 
@@ -90,7 +197,9 @@ class ParsedMessage:
     @cached_property
     def headers(self) -> list[tuple[str, str]]:
         """Every header in order, repeats kept, original name casing, values unfolded and decoded."""
-        return [(name, decode_header_value(value, address=name.lower() in ADDRESS_HEADERS))
+        # Most values are one line of plain text, which decode_header_value would only strip: do that inline.
+        return [(name, value.strip() if "=?" not in value and "\n" not in value and "\r" not in value
+                 else decode_header_value(value, address=name.lower() in ADDRESS_HEADERS))
                 for name, value in self._head[0]]
 
     @cached_property
@@ -215,18 +324,14 @@ class ParsedMessage:
 
 def _walk(headers: list[tuple[str, str]], data: bytes, body: _Body, depth: int, default: str) -> None:
     """Visit one MIME entity: recurse into multiparts, classify leaves as body or attachment."""
-    info = Message()
-    info.set_default_type(default)
-    for name, value in headers:
-        if name.lower() in ("content-type", "content-disposition") and name not in info:
-            info[name] = unfold(value)  # encoded words are decoded per parameter, after parsing
-    ctype = info.get_content_type()
+    info = _PartInfo(headers, default)
+    ctype = info.content_type()
     if not _MEDIA_TYPE.fullmatch(ctype):  # it is echoed in Content-Type headers later: only a clean token
         body.defects.append(f"unusable content type {ctype[:60]!r}, read as application/octet-stream")
         ctype = "application/octet-stream"
     defects = body.defects
     if ctype.startswith("multipart/") and depth < _MAX_DEPTH:
-        boundary = info.get_boundary()
+        boundary = info.boundary()
         parts = _split_multipart(data, boundary.encode("utf-8"), defects) if boundary else None
         if parts is not None:
             child_default = "message/rfc822" if ctype == "multipart/digest" else "text/plain"
@@ -243,7 +348,7 @@ def _walk(headers: list[tuple[str, str]], data: bytes, body: _Body, depth: int, 
     _leaf(headers, info, ctype, data, body)
 
 
-def _leaf(headers: list[tuple[str, str]], info: Message, ctype: str, data: bytes, body: _Body) -> None:
+def _leaf(headers: list[tuple[str, str]], info: _PartInfo, ctype: str, data: bytes, body: _Body) -> None:
     """Decode one leaf part and file it as the text body, the HTML body or an attachment."""
     defects, attachments = body.defects, body.attachments
     fields = {name.lower(): value for name, value in reversed(headers)}
@@ -255,15 +360,15 @@ def _leaf(headers: list[tuple[str, str]], info: Message, ctype: str, data: bytes
             defects.append(f"invalid base64 in a {ctype} part; decoded best-effort")
     elif cte == "quoted-printable":
         content = binascii.a2b_qp(data)
-    disposition = str(info.get("content-disposition", "")).split(";")[0].strip().lower()
+    disposition = info.disposition()
     try:
-        filename = decode_header_value(info.get_filename() or "")
+        filename = decode_header_value(info.filename() or "")
     except Exception:  # email.utils can trip on pathological RFC 2231 values
         filename = ""
         defects.append(f"unreadable filename parameter in a {ctype} part")
     cid = decode_header_value(fields.get("content-id", "")) or None
     if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
-        text = decode_bytes(content, info.get_content_charset(), defects).replace("\r\n", "\n")
+        text = decode_bytes(content, info.charset(), defects).replace("\r\n", "\n")
         if ctype == "text/plain" and body.plain is None:
             body.plain = text
             return
@@ -283,15 +388,22 @@ def _split_multipart(data: bytes, boundary: bytes, defects: list[str]) -> list[b
 
     :return: the parts (headers and body each), or ``None`` when the boundary never appears.
     """
-    delimiter = re.compile(rb"(?m)^--" + re.escape(boundary) + rb"(--)?[ \t]*\r?$")
+    # What re.finditer(rb"(?m)^--BOUNDARY(--)?[ \t]*\r?$") would find, with bytes.find doing the scanning.
+    delimiter = b"--" + boundary
     parts: list[bytes] = []
     start: int | None = None
-    for m in delimiter.finditer(data):
+    pos = 0
+    while (hit := data.find(delimiter, pos)) >= 0:
+        tail = _DELIMITER_TAIL.match(data, hit + len(delimiter)) if hit == 0 or data[hit - 1] == 10 else None
+        if tail is None:
+            pos = hit + 1
+            continue
         if start is not None:
-            stop = m.start() - (2 if data[m.start() - 2:m.start()] == b"\r\n" else 1)
+            stop = hit - (2 if data[hit - 2:hit] == b"\r\n" else 1)
             parts.append(data[start:max(stop, start)])
-        start = m.end() + 1
-        if m.group(1):
+        start = pos = tail.end()
+        start += 1
+        if tail.group(1):
             return parts
     if start is None:
         defects.append(f"boundary {boundary[:70]!r} never appears; body read as text")

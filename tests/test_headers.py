@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import base64
+import re
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import mailgun_mock.mime
-from mailgun_mock.headers import decode_header_value, split_address_list
+from mailgun_mock.headers import decode_bytes, decode_header_value, split_address_list, split_head
 
 
 # --- decode_header_value -------------------------------------------------------------------------
@@ -88,3 +89,60 @@ def test_split_address_list_keeps_items_as_given() -> None:
 def test_split_address_list_refuses_any_invalid_item(value: str) -> None:
     """One unbalanced quote, bracket or comment, or one item that is not an address, makes the whole list None."""
     assert split_address_list(value) is None
+
+
+# --- split_head against the line-by-line reference -----------------------------------------------
+
+_REF_HEADER_LINE = re.compile(rb"([\x21-\x39\x3b-\x7e]+)[ \t]*:")
+
+
+def reference_split_head(data: bytes) -> tuple[list[tuple[str, str]], int, list[str]]:
+    """The original line-by-line split_head: the regex version must agree with it on every input."""
+    headers: list[tuple[bytes, list[bytes]]] = []
+    defects: list[str] = []
+    pos, end = 0, len(data)
+    while pos < end:
+        eol = data.find(b"\n", pos)
+        nxt = end if eol < 0 else eol + 1
+        line = data[pos:nxt]
+        content = line.rstrip(b"\r\n")
+        if not content:
+            pos = nxt
+            break
+        if content[:1] in (b" ", b"\t"):
+            if headers:
+                headers[-1][1].append(line)
+            else:
+                defects.append("the first header line is a continuation line; ignored")
+        elif (m := _REF_HEADER_LINE.match(content)) is not None:
+            headers.append((m.group(1), [content[m.end():].lstrip(b" \t"), line[len(content):]]))
+        elif pos == 0 and content.startswith(b"From "):
+            pass
+        else:
+            defects.append(f"header line without a colon ends the headers: {content[:60]!r}")
+            break
+        pos = nxt
+    out = []
+    for name, parts in headers:
+        value = b"".join(parts).rstrip(b"\r\n")
+        out.append((name.decode("ascii"), value.decode("ascii") if value.isascii() else decode_bytes(value, None)))
+    return out, pos, defects
+
+
+_HEAD_PIECES = st.sampled_from([b"Subject", b"From ", b"X-A", b":", b" :", b" ", b"\t", b"\n", b"\r\n", b"\r", b"\n ",
+                                b"\n\t", b"\n\n", b"\r\r\n", b"value", b"=?utf-8?q?x?=", b"\xe9", b"\xc3\xa9", b"\x00",
+                                b"a:b", b"--", b"From x\n"])
+
+
+@given(st.one_of(st.binary(max_size=200), st.lists(_HEAD_PIECES, max_size=40).map(b"".join)))
+def test_split_head_matches_line_by_line_reference(data: bytes) -> None:
+    """The regex splitter gives the same headers, body offset and defects as the line-by-line one."""
+    assert split_head(data) == reference_split_head(data)
+
+
+@given(st.lists(st.sampled_from(["a", " ", "\t", "\r", "\n", "\r\n", "\r\n ", "\n\t", "=?", "=?utf-8?q?x?=", "é"]),
+                max_size=30).map("".join))
+def test_decode_header_value_line_breaks_match_unfold_then_drop(value: str) -> None:
+    """Dropping every CR and LF is the same as unfolding and then dropping the stray line breaks."""
+    reference = re.sub(r"\r?\n(?=[ \t])", "", value).replace("\r", "").replace("\n", "")
+    assert decode_header_value(value) == decode_header_value(reference)

@@ -5,14 +5,16 @@ from __future__ import annotations
 import base64
 import pathlib
 import random
-from email.message import EmailMessage
+import re
+from email.message import EmailMessage, Message
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mailgun_mock.compose import build_message
-from mailgun_mock.mime import Attachment, ParsedMessage
+from mailgun_mock.headers import unfold
+from mailgun_mock.mime import Attachment, ParsedMessage, _PartInfo, _split_multipart
 
 FIXTURES = sorted((pathlib.Path(__file__).resolve().parent.parent / "fixtures").glob("*.eml"))
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
@@ -484,3 +486,81 @@ def test_address_headers_keep_decoded_names_quoted() -> None:
     assert msg.from_ == '"Müller, Jürgen" <j@example.com>'
     assert email.utils.getaddresses([msg.header("To")]) == [('Bob "the" B', "b@example.com"), ("Doe, J", "d@example.com")]
     assert msg.subject == "a, b"  # not an address header: no quoting
+
+
+
+# --- the parameter fast path against email.message.Message ----------------------------------------
+
+_PARAM_PIECES = st.sampled_from([
+    "text/plain", "multipart/mixed", "application/pdf", "attachment", "inline", "filename", "name", "boundary",
+    "charset", ";", "; ", " ", "\t", "=", '"', "\\", "<", ">", "*", "*0", "*1*", "utf-8''%C3%A9", "a b", "x.pdf",
+    "UTF-8", "----=_Part_1", "é", "\r\n ", "'", "Name", "FILENAME",
+])
+_HEADER_VALUES = st.one_of(st.none(), st.lists(_PARAM_PIECES, max_size=16).map("".join), st.text(max_size=40))
+
+
+def _outcome(read: object) -> object:
+    """A call's result, or its exception type, so that raising is compared too."""
+    try:
+        return read() if callable(read) else read
+    except Exception as exc:  # noqa: BLE001 - compared, not swallowed
+        return type(exc)
+
+
+@settings(max_examples=500)
+@given(_HEADER_VALUES, _HEADER_VALUES, st.sampled_from(["text/plain", "message/rfc822"]))
+def test_part_info_matches_email_message(ct: str | None, cd: str | None, default: str) -> None:
+    """_PartInfo answers exactly as a stdlib Message holding the same two headers, simple lists or not."""
+    headers = [(n, v) for n, v in (("Content-Type", ct), ("Content-Disposition", cd)) if v is not None]
+    info = _PartInfo(headers, default)
+    reference = Message()
+    reference.set_default_type(default)
+    for name, value in headers:
+        reference[name] = unfold(value)
+    assert info.content_type() == reference.get_content_type()
+    assert info.disposition() == str(reference.get("content-disposition", "")).split(";")[0].strip().lower()
+    assert _outcome(info.boundary) == _outcome(reference.get_boundary)
+    assert _outcome(info.filename) == _outcome(reference.get_filename)
+    assert _outcome(info.charset) == _outcome(reference.get_content_charset)
+
+
+def test_part_info_uses_the_first_of_repeated_headers() -> None:
+    """Only the first Content-Type and Content-Disposition count, whatever their casing."""
+    info = _PartInfo([("content-TYPE", "text/html; charset=latin1"), ("Content-Type", "text/plain; charset=x"),
+                      ("Content-Disposition", "inline; filename=a.txt"), ("CONTENT-DISPOSITION", "attachment")],
+                     "text/plain")
+    assert (info.content_type(), info.charset(), info.disposition(), info.filename()) == (
+        "text/html", "latin1", "inline", "a.txt")
+
+
+
+def reference_split_multipart(data: bytes, boundary: bytes, defects: list[str]) -> list[bytes] | None:
+    """The original regex-scanning _split_multipart: the bytes.find version must agree with it."""
+    delimiter = re.compile(rb"(?m)^--" + re.escape(boundary) + rb"(--)?[ \t]*\r?$")
+    parts: list[bytes] = []
+    start: int | None = None
+    for m in delimiter.finditer(data):
+        if start is not None:
+            stop = m.start() - (2 if data[m.start() - 2:m.start()] == b"\r\n" else 1)
+            parts.append(data[start:max(stop, start)])
+        start = m.end() + 1
+        if m.group(1):
+            return parts
+    if start is None:
+        defects.append(f"boundary {boundary[:70]!r} never appears; body read as text")
+        return None
+    defects.append(f"closing boundary {boundary[:70]!r} is missing")
+    parts.append(data[start:])
+    return parts
+
+
+@settings(max_examples=500)
+@given(st.lists(st.sampled_from([b"--b", b"--", b"b", b"\n", b"\r\n", b"\r", b" ", b"\t", b"x", b"--b--", b"\n--b\n",
+                                 b"-", b"bb", b"\n--b--\r\n"]), max_size=30).map(b"".join),
+       st.sampled_from([b"b", b"bb", b"-", b"b\nb", b"b--", b"?*"]))
+def test_split_multipart_matches_regex_reference(data: bytes, boundary: bytes) -> None:
+    """Scanning with bytes.find cuts the same parts and reports the same defects as the multiline regex."""
+    ours: list[str] = []
+    theirs: list[str] = []
+    assert _split_multipart(data, boundary, ours) == reference_split_multipart(data, boundary, theirs)
+    assert ours == theirs
