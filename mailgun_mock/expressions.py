@@ -26,7 +26,7 @@ import functools
 import re
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Protocol, Union
 
 import regex
@@ -224,20 +224,6 @@ class Filter:
         ev = _Evaluation(ctx)
         matched, match = ev.run(self.root)
         return MatchResult(matched, match if matched else None, tuple(ev.reasons), tuple(ev.timed_out))
-
-    @property
-    def uses_catch_all(self) -> bool:
-        """Whether ``catch_all()`` appears anywhere in the filter."""
-        return any(isinstance(n, _Test) and n.pattern is None for n in _walk(self.root))
-
-
-def _walk(node: _Node) -> Iterator[_Node]:
-    yield node
-    if isinstance(node, _Not):
-        yield from _walk(node.operand)
-    elif isinstance(node, _BoolOp):
-        for operand in node.operands:
-            yield from _walk(operand)
 
 
 MAX_DEPTH = 64  # nested "not" and parentheses: Python's recursion limit must never be the judge

@@ -275,10 +275,10 @@ class MailgunMock:
     def stored_message(self, url_or_key: str) -> dict[str, Any]:
         """A stored message's JSON, by its storage URL or key (as ``GET`` on the URL answers it)."""
         key = url_or_key.rstrip("/").rpartition("/")[2]
-        for message in self.backend.store.messages():
-            if message.key == key:
-                return self.backend.stored_message_json(message.domain, key)
-        raise KeyError(f"no stored message {key!r}")
+        message = self.backend.store.get_message(key, self.backend.clock.now())
+        if message is None:
+            raise KeyError(f"no stored message {key!r}")
+        return self.backend.stored_message_json(message.domain, key)
 
     def create_route(self, expression: str, *actions: str, priority: int = 0, description: str = "") -> dict[str, Any]:
         """Create a route, as ``POST /v3/routes`` does; answers it in Mailgun's JSON shape.

@@ -222,27 +222,33 @@ def test_cli_refuses_a_bad_snapshot_and_leaves_it(tmp_path, content: bytes) -> N
 
 
 def test_cli_snapshot_loads_after_kill_9(serve: type[Serving], tmp_path) -> None:
-    """Killing serve with SIGKILL during steady writes, again and again, always leaves a snapshot that loads."""
+    """Killing serve with SIGKILL during steady writes, again and again, always leaves a snapshot that loads
+    and holds every route acknowledged more than a debounce interval (plus a save) before the kill."""
     import random
     import time
 
     path = tmp_path / "state.json"
     auth = ("api", "key-mailgunmock0000000000000000000")
-    created = 0
+    acked: list[float] = []  # when each route create was answered, in order
     rnd = random.Random(7)
+    killed_at = 0.0
     for _ in range(5):
         s = serve("--port", "0", "--snapshot", str(path), env={"MAILGUN_MOCK_SNAPSHOT_DELAY": "0.02"})
         url = s.read_until(r"on (http://\S+)").group(1)
         total = requests.get(f"{url}/v3/routes", params={"limit": "1"}, auth=auth, timeout=5).json()["total_count"]
-        assert total <= created  # what the file holds is a prefix of what was created
+        assert total <= len(acked)  # nothing that was not acknowledged
+        assert total >= sum(t < killed_at - 0.5 for t in acked)
+        del acked[total:]  # the next round continues from what the file kept
         deadline = time.monotonic() + rnd.uniform(0.1, 0.4)
         while time.monotonic() < deadline:
-            requests.post(f"{url}/v3/routes", data={"expression": f'match_recipient("r{created}@")', "action": "stop()"},
-                          auth=auth, timeout=5)
-            created += 1
+            reply = requests.post(f"{url}/v3/routes", auth=auth, timeout=5,
+                                  data={"expression": f'match_recipient("r{len(acked)}@")', "action": "stop()"})
+            assert reply.status_code == 200
+            acked.append(time.monotonic())
+        killed_at = time.monotonic()
         s.proc.kill()
         s.proc.wait(timeout=10)
     from mailgun_mock import snapshot
 
     state = snapshot.load(str(path))
-    assert state is not None and 0 < len(state["routes"]) <= created
+    assert state is not None and sum(t < killed_at - 0.5 for t in acked) <= len(state["routes"]) <= len(acked)

@@ -229,16 +229,3 @@ def test_filter_strings_keep_backslashes_like_raw_strings() -> None:
     """A backslash keeps the next character, so regex escapes and \\1 survive, and \\" does not end a string."""
     f = parse_filter(r'match_header("subject", "say \"hi\" \d")')
     assert f.evaluate(MatchContext("r@x", Headers(("Subject", 'say "hi" 5')))).matched
-
-
-def test_filter_knows_whether_it_uses_catch_all() -> None:
-    """uses_catch_all is true only when catch_all() appears in the filter."""
-    assert parse_filter('match_recipient("a") or catch_all()').uses_catch_all
-    assert not parse_filter('match_recipient("a")').uses_catch_all
-
-
-def test_expressions_still_exports_the_action_language() -> None:
-    """Action, parse_action and is_url stay importable from expressions, as the same objects as in route_actions."""
-    assert Action is mailgun_mock.route_actions.Action
-    assert parse_action is mailgun_mock.route_actions.parse_action
-    assert is_url is mailgun_mock.route_actions.is_url

@@ -232,7 +232,6 @@ def test_parse_filter_is_deterministic(text: str, recipient: str, headers: Heade
     one, two = first.evaluate(ctx), second.evaluate(ctx)
     if not (one.timed_out or two.timed_out):  # a timeout depends on the machine's load, not on the parse
         assert outcome(one) == outcome(two)
-    assert first.uses_catch_all == second.uses_catch_all
 
 
 @pytest.mark.parametrize("text", ["not " * 1000 + "catch_all()", "(" * 300 + "catch_all()" + ")" * 300],
