@@ -155,7 +155,7 @@ def mock_beside_bare() -> Iterator[tuple[Any, str]]:
     from flask import Flask, request
 
     from mailgun_mock import MailgunMock
-    from mailgun_mock.server import _Server
+    from mailgun_mock.edges.server import _Server
 
     mock = MailgunMock()
     bare = Flask("bare")

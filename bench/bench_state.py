@@ -13,10 +13,12 @@ import tempfile
 import threading
 import time
 
-from mailgun_mock import MailgunMock, snapshot
-from mailgun_mock.models import StoredMessage
-from mailgun_mock.smtp import SmtpListener
-from mailgun_mock.store import Store
+from mailgun_mock import MailgunMock
+
+from mailgun_mock.state import snapshot
+from mailgun_mock.base.records import StoredMessage
+from mailgun_mock.edges.smtp import SmtpListener
+from mailgun_mock.state.store import Store
 
 RAW = (pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "reply-outlook.eml").read_bytes()
 logging.getLogger("mail.log").setLevel(logging.WARNING)

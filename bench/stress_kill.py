@@ -20,7 +20,7 @@ import time
 
 import requests
 
-from mailgun_mock import snapshot
+from mailgun_mock.state import snapshot
 
 ROUNDS = 50
 DELAY = 0.05  # MAILGUN_MOCK_SNAPSHOT_DELAY

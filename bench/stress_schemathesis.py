@@ -37,7 +37,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from mailgun_mock import MailgunMock
-from mailgun_mock.openapi import openapi_document
+from mailgun_mock.http.openapi import openapi_document
 
 CHECKS = ("not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_schema_conformance", "response_headers_conformance")

@@ -248,7 +248,7 @@ def test_cli_snapshot_loads_after_kill_9(serve: type[Serving], tmp_path) -> None
         killed_at = time.monotonic()
         s.proc.kill()
         s.proc.wait(timeout=10)
-    from mailgun_mock import snapshot
+    from mailgun_mock.state import snapshot
 
     state = snapshot.load(str(path))
     assert state is not None and sum(t < killed_at - 0.5 for t in acked) <= len(state["routes"]) <= len(acked)

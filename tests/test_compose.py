@@ -1,4 +1,4 @@
-"""mailgun_mock.compose: build_message, checked by parsing its output back with ParsedMessage."""
+"""mailgun_mock.mail.compose: build_message, checked by parsing its output back with ParsedMessage."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailgun_mock.compose import build_message
-from mailgun_mock.mime import ParsedMessage
+from mailgun_mock.mail.compose import build_message
+from mailgun_mock.mail.parse import ParsedMessage
 
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"
                        "AAAABJRU5ErkJggg==")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailgun_mock.config import DEFAULT_API_KEY, Config, ConfigError
+from mailgun_mock.base.config import DEFAULT_API_KEY, Config, ConfigError
 
 
 def test_config_defaults_bind_loopback() -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailgun_mock.event_filters import (
+from mailgun_mock.lang.event_query import (
     FILTER_FIELDS,
     INDEXED_FIELDS,
     EventQuery,
@@ -17,8 +17,8 @@ from mailgun_mock.event_filters import (
     is_number,
     parse_event_query,
 )
-from mailgun_mock.events import new_event_id
-from mailgun_mock.exceptions import BadRequest
+from mailgun_mock.base.ids import new_event_id
+from mailgun_mock.base.errors import BadRequest
 
 NOW = 1_700_000_000.0
 DOMAIN = "mg.example.com"

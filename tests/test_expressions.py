@@ -6,9 +6,9 @@ import time
 
 import pytest
 
-from mailgun_mock.exceptions import ExpressionError
-import mailgun_mock.route_actions
-from mailgun_mock.expressions import Action, MatchContext, is_url, parse_action, parse_filter
+from mailgun_mock.base.errors import ExpressionError
+from mailgun_mock.lang.actions import parse_action
+from mailgun_mock.lang.filters import MatchContext, parse_filter
 
 
 class Headers:

@@ -15,12 +15,13 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mailgun_mock.app import create_app
-from mailgun_mock.backend import Backend
-from mailgun_mock.config import Config
-from mailgun_mock.event_filters import FILTER_FIELDS
-from mailgun_mock.exceptions import ExpressionError
-from mailgun_mock.expressions import Filter, MatchContext, MatchResult, parse_action, parse_filter
+from mailgun_mock.http.app import create_app
+from mailgun_mock.backend.core import Backend
+from mailgun_mock.base.config import Config
+from mailgun_mock.lang.event_query import FILTER_FIELDS
+from mailgun_mock.base.errors import ExpressionError
+from mailgun_mock.lang.filters import Filter, MatchContext, MatchResult, parse_filter
+from mailgun_mock.lang.actions import parse_action
 
 FIXTURES = sorted((pathlib.Path(__file__).resolve().parent.parent / "fixtures").glob("*.eml"))
 SEEDS = [path.read_bytes() for path in FIXTURES]
@@ -80,7 +81,7 @@ def calls(patterns: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
 
 
 def filters(patterns: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
-    """Filter expressions built from the grammar in the module docstring of ``mailgun_mock.expressions``."""
+    """Filter expressions built from the grammar in the module docstring of ``mailgun_mock.lang.filters``."""
     return st.recursive(calls(patterns), lambda inner: st.one_of(
         st.builds(lambda a, b: f"{a} and {b}", inner, inner),
         st.builds(lambda a, b: f"{a} or {b}", inner, inner),

@@ -1,4 +1,4 @@
-"""mailgun_mock.headers: unfolding and RFC 2047 decoding of header values, charset fallbacks, address lists."""
+"""mailgun_mock.mail.headers: unfolding and RFC 2047 decoding of header values, charset fallbacks, address lists."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import mailgun_mock.mime
-from mailgun_mock.headers import decode_bytes, decode_header_value, split_address_list, split_head
+from mailgun_mock.mail.headers import decode_bytes, decode_header_value, split_address_list, split_head
 
 
 # --- decode_header_value -------------------------------------------------------------------------
@@ -67,10 +66,6 @@ def test_decode_header_value_never_raises(value: str) -> None:
     """decode_header_value returns a str for any input."""
     assert isinstance(decode_header_value(value), str)
 
-
-def test_decode_header_value_still_importable_from_mime() -> None:
-    """mailgun_mock.mime re-exports decode_header_value, so imports written before the split keep working."""
-    assert mailgun_mock.mime.decode_header_value is decode_header_value
 
 
 # --- split_address_list --------------------------------------------------------------------------

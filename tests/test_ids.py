@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mailgun_mock.clock import Clock
-from mailgun_mock.ids import ObjectIds
+from mailgun_mock.base.clock import Clock
+from mailgun_mock.base.ids import ObjectIds
 
 
 def test_object_id_layout() -> None:

@@ -93,7 +93,7 @@ def test_forward_with_attachments_is_multipart_with_files(mailgun_mock: MailgunM
     assert count == len(request.files) >= 2
     cid_map = json.loads(fields["content-id-map"])
     assert cid_map and set(cid_map.values()) <= {f"attachment-{i}" for i in range(1, count + 1)}
-    from mailgun_mock.mime import ParsedMessage
+    from mailgun_mock.mail.parse import ParsedMessage
 
     expected = ParsedMessage(raw).attachments
     for i, attachment in enumerate(expected, 1):
@@ -437,7 +437,7 @@ def test_domain_restriction_refuses_other_domains() -> None:
     with MailgunMock(domains=("example.com",)) as mock:
         mock.backend.create_route("catch_all()", ["store()"])
         assert mock.inject(sample_message())["recipients"][0]["recipient"] == "support@example.com"
-        from mailgun_mock.exceptions import BadRequest
+        from mailgun_mock.base.errors import BadRequest
 
         with pytest.raises(BadRequest, match="Domain not found: other.org"):
             mock.inject(sample_message(), recipients=["x@other.org"])
@@ -463,7 +463,7 @@ def test_caps_evict_the_oldest_and_health_counts_them() -> None:
 
 def test_too_many_headers_is_refused() -> None:
     """A message with more header lines than max_headers is a 400 saying so, and nothing is kept."""
-    from mailgun_mock.exceptions import BadRequest
+    from mailgun_mock.base.errors import BadRequest
 
     with MailgunMock(max_headers=50) as mock:
         mock.create_route("catch_all()", "store()")

@@ -3,35 +3,27 @@
 from __future__ import annotations
 
 import ast
+import configparser
 import importlib
+import os
 import pathlib
+import shutil
+import subprocess
+import sys
 
 import pytest
 
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "mailgun_mock"
 
-# Lower numbers are lower layers; a module may import only from strictly lower layers
-# (api blueprints may also use api.common). Every module must be listed here.
-# Deviations from STYLE.md's picture, where a real dependency asks for them: the store holds
-# event logs (events.py), payloads and routing build on mime/expressions, and the backend owns
-# the delivery worker, so delivery sits just below it.
-LAYERS = {
-    "exceptions": 0, "logtext": 0, "openapi_schemas": 0.5, "openapi": 0.6,
-    "models": 1, "config": 1,
-    "stripping": 1.5,
-    "headers": 1.8, "event_filters": 1.8, "syntax": 1.8, "route_actions": 1.9,
-    "expressions": 2, "mime": 2, "compose": 2, "signing": 2, "clock": 2, "ids": 2, "events": 2,
-    "store": 2.5, "payloads": 2.5, "routing": 2.5, "snapshot": 2.6,
-    "suppressions": 1.5, "rules": 2.3, "sending": 2.5, "sendstate": 2.4,
-    "actions": 2.9, "webhooks": 2.9, "outbound": 2.9, "sendops": 2.95,
-    "delivery": 2.8,
-    "backend": 3,
-    "api": 4, "api.common": 4, "api.routes": 4.5, "api.mock": 4.5, "api.messages": 4.5, "api.events": 4.5, "api.webhooks": 4.5, "api.sending": 4.5,
-    "app": 5,
-    "smtp": 5.5, "server": 6, "replay": 6.5,
-    "cli": 7, "pytest_plugin": 7, "__main__": 8,
-}
-WEB_PACKAGES = ("flask", "werkzeug", "pytest")
+ROOT = PACKAGE.parent
+# The layers live in one place: setup.cfg's [importlinter:contract:layers], one folder a layer.
+
+
+def layer_list() -> list[str]:
+    """The folders of setup.cfg's layers contract, top first."""
+    config = configparser.ConfigParser()
+    config.read(ROOT / "setup.cfg")
+    return [line.strip() for line in config["importlinter:contract:layers"]["layers"].split() if line.strip()]
 
 
 def modules() -> list[tuple[str, pathlib.Path]]:
@@ -44,42 +36,45 @@ def modules() -> list[tuple[str, pathlib.Path]]:
     return found
 
 
-def imports_of(name: str, path: pathlib.Path) -> set[str]:
-    """Names of our own modules and third-party top-level packages that a module imports."""
-    package = name.split(".")[:-1] if path.name != "__init__.py" else name.split(".")
-    found: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level:
-            base = package[: len(package) - node.level + 1]
-            prefix = [*base, *(node.module.split(".") if node.module else [])]
-            for alias in node.names:
-                candidate = ".".join([*prefix, alias.name])
-                found.add(candidate if candidate in KNOWN else ".".join(prefix))
-        elif isinstance(node, ast.ImportFrom) and node.module:
-            found.add("ext:" + node.module.split(".")[0])
-        elif isinstance(node, ast.Import):
-            found.update("ext:" + alias.name.split(".")[0] for alias in node.names)
-    return found
+def lint_imports(root: pathlib.Path) -> subprocess.CompletedProcess[str]:
+    """import-linter's verdict on the package under ``root``, with setup.cfg's contracts."""
+    linter = pathlib.Path(sys.executable).parent / "lint-imports"
+    return subprocess.run([str(linter), "--no-cache", str(root / "setup.cfg")], cwd=root, capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "PYTHONPATH": str(root)})
 
 
-KNOWN = {name for name, _ in modules()}
+def test_layers_contracts_are_kept() -> None:
+    """import-linter finds every import going down the layers of setup.cfg, and nothing below http/ importing Flask."""
+    done = lint_imports(ROOT)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Contracts: 2 kept, 0 broken." in done.stdout
 
 
-@pytest.mark.parametrize(("name", "path"), [m for m in modules() if m[0]], ids=lambda v: str(v) if isinstance(v, str) else "")
-def test_layers_imports_go_down_only(name: str, path: pathlib.Path) -> None:
-    """A module imports only from lower layers, and nothing below api/ imports Flask, werkzeug or pytest."""
-    assert name in LAYERS, f"mailgun_mock.{name} is not placed in a layer in tests/test_layers.py"
-    for target in imports_of(name, path):
-        if target.startswith("ext:"):
-            if LAYERS[name] < 4:
-                assert target[4:] not in WEB_PACKAGES, f"{name} (below api/) imports {target[4:]}"
-            continue
-        if target == "" or target == name:
-            continue
-        assert target in LAYERS, f"{name} imports unknown module {target}"
-        assert LAYERS[target] < LAYERS[name] or target == "api.common" and name.startswith("api."), (
-            f"{name} (layer {LAYERS[name]}) imports {target} (layer {LAYERS[target]})"
-        )
+def test_layers_contract_fails_on_an_upward_import(tmp_path: pathlib.Path) -> None:
+    """The same check fails, naming the import, when a lower layer (mail/) imports a higher one (state/)."""
+    shutil.copytree(PACKAGE, tmp_path / "mailgun_mock", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "setup.cfg", tmp_path / "setup.cfg")
+    target = tmp_path / "mailgun_mock" / "mail" / "compose.py"
+    target.write_text(target.read_text() + "\nfrom ..state import store  # an upward import\n")
+    done = lint_imports(tmp_path)
+    assert done.returncode != 0
+    assert "mailgun_mock.mail is not allowed to import mailgun_mock.state" in done.stdout
+    assert "mailgun_mock.mail.compose -> mailgun_mock.state.store" in done.stdout
+
+
+def test_layers_every_folder_is_a_layer_with_its_rule_at_the_door() -> None:
+    """Every subpackage is in the layer list, and its docstring says what it holds and what it may import."""
+    folders = {f"mailgun_mock.{p.name}" for p in PACKAGE.iterdir() if (p / "__init__.py").exists()}
+    assert folders == set(layer_list()) - {"mailgun_mock._version"}
+    for folder in folders:
+        doc = ast.get_docstring(ast.parse((PACKAGE / folder.split(".")[1] / "__init__.py").read_text())) or ""
+        assert "import" in doc and len(doc) > 80, f"{folder}/__init__.py lacks its rule"
+
+
+def test_layers_no_module_over_450_lines() -> None:
+    """No module of the package is a god module: each stays at or under 450 lines."""
+    long = {name: n for name, path in modules() if (n := len(path.read_text().splitlines())) > 450}
+    assert long == {}
 
 
 @pytest.mark.parametrize(("name", "path"), [m for m in modules() if m[0] != "__main__"], ids=lambda v: str(v) if isinstance(v, str) else "")
@@ -100,6 +95,6 @@ def test_layers_plugin_imports_nothing_heavy() -> None:
     import subprocess
     import sys
 
-    code = "import sys, mailgun_mock.pytest_plugin; print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug', 'requests', 'regex')))"
+    code = "import sys, mailgun_mock.edges.pytest_plugin; print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug', 'requests', 'regex')))"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "[]"

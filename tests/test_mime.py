@@ -1,4 +1,4 @@
-"""mailgun_mock.mime: raw message -> headers, addresses, bodies, stripped fields and attachments."""
+"""mailgun_mock.mail.parse: raw message -> headers, addresses, bodies, stripped fields and attachments."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mailgun_mock.compose import build_message
-from mailgun_mock.headers import unfold
-from mailgun_mock.mime import Attachment, ParsedMessage, _PartInfo, _split_multipart
+from mailgun_mock.mail.compose import build_message
+from mailgun_mock.mail.headers import unfold
+from mailgun_mock.mail.parse import Attachment, ParsedMessage, _PartInfo, _split_multipart
 
 FIXTURES = sorted((pathlib.Path(__file__).resolve().parent.parent / "fixtures").glob("*.eml"))
 PNG = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9aw"

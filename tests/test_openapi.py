@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from mailgun_mock.app import create_app
-from mailgun_mock.backend import Backend
-from mailgun_mock.config import Config
-from mailgun_mock.openapi import openapi_document
+from mailgun_mock.http.app import create_app
+from mailgun_mock.backend.core import Backend
+from mailgun_mock.base.config import Config
+from mailgun_mock.http.openapi import openapi_document
 from tests.conftest import Api
 
 RAW = (b"From: Ann <ann@example.net>\r\nTo: help@example.com\r\nSubject: Invoice\r\nMessage-ID: <o1@example.net>\r\n"
@@ -126,10 +126,10 @@ def test_openapi_v2_mirrors_v3_and_ids_are_unique() -> None:
 
 def test_openapi_enumerations_match_the_mock() -> None:
     """The webhook names, rule outcomes and suppression lists the document enumerates are the mock's own."""
-    from mailgun_mock import openapi_schemas
-    from mailgun_mock.api.sending import SUPPRESSION_LISTS
-    from mailgun_mock.rules import OUTCOMES
-    from mailgun_mock.webhooks import WEBHOOK_NAMES
+    from mailgun_mock.http import openapi_schemas
+    from mailgun_mock.http.api.sending import SUPPRESSION_LISTS
+    from mailgun_mock.lang.send_rules import OUTCOMES
+    from mailgun_mock.delivery.domain_webhooks import WEBHOOK_NAMES
 
     assert openapi_schemas.WEBHOOK_NAMES == WEBHOOK_NAMES
     assert openapi_schemas.OUTCOMES == OUTCOMES
@@ -138,7 +138,7 @@ def test_openapi_enumerations_match_the_mock() -> None:
 
 def test_openapi_module_imports_nothing_heavy() -> None:
     """Building the document loads neither Flask, werkzeug, requests nor regex (it is pure)."""
-    code = ("import sys; from mailgun_mock.openapi import openapi_document; openapi_document(); "
+    code = ("import sys; from mailgun_mock.http.openapi import openapi_document; openapi_document(); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'werkzeug', 'requests', 'regex')))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert done.stdout.strip() == "[]"

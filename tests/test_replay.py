@@ -15,12 +15,14 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request
 
-from mailgun_mock import MailgunMock, replay
+from mailgun_mock import MailgunMock
+
+from mailgun_mock.edges import replay
 
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures"
 ALL_FIXTURES = sorted(FIXTURES.glob("*.eml"))
 RUN_REPLAY = (
-    "import argparse, sys; from mailgun_mock import replay; p = argparse.ArgumentParser(); "
+    "import argparse, sys; from mailgun_mock.edges import replay; p = argparse.ArgumentParser(); "
     "s = p.add_subparsers(dest='command'); replay.add_parser(s); sys.exit(replay.run(p.parse_args(sys.argv[1:])))"
 )
 

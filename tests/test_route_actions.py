@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from mailgun_mock.exceptions import ExpressionError
-from mailgun_mock.expressions import MatchContext, parse_filter
-from mailgun_mock.route_actions import Action, is_url, parse_action
+from mailgun_mock.base.errors import ExpressionError
+from mailgun_mock.lang.filters import MatchContext, parse_filter
+from mailgun_mock.lang.actions import Action, is_url, parse_action
 
 
 # (action, kind, destinations, notify)

@@ -11,10 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailgun_mock.exceptions import BadRequest
-from mailgun_mock.expressions import NO_HEADERS
-from mailgun_mock.rules import DeliveryPlan, Rule, Step, parse_rule, plan_delivery
-from mailgun_mock.suppressions import SuppressionHit, Suppressions, rfc2822
+from mailgun_mock.base.errors import BadRequest
+from mailgun_mock.lang.filters import NO_HEADERS
+from mailgun_mock.lang.send_rules import DeliveryPlan, Rule, Step, parse_rule, plan_delivery
+from mailgun_mock.base.records import SuppressionHit
+from mailgun_mock.state.suppressions import Suppressions, rfc2822
 
 SCHEDULE = (600.0, 600.0, 900.0)
 OCT_13_2011 = 1318528920.0  # Thu, 13 Oct 2011 18:02:00 UTC

@@ -1,4 +1,4 @@
-"""mailgun_mock.sending: /messages and /messages.mime validation, and the MIME built for delivery."""
+"""mailgun_mock.sending.form: /messages and /messages.mime validation, and the MIME built for delivery."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
-from mailgun_mock.exceptions import BadRequest, PayloadTooLarge
-from mailgun_mock.mime import ParsedMessage
-from mailgun_mock.sending import (
+from mailgun_mock.base.errors import BadRequest, PayloadTooLarge
+from mailgun_mock.mail.parse import ParsedMessage
+from mailgun_mock.sending.form import (
     MAX_TAGS, SendRequest, build_messages, message_id, mime_content_type_error, parse_send, parse_send_mime,
 )
 

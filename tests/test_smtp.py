@@ -15,9 +15,9 @@ from email.policy import SMTP as SMTP_POLICY
 import pytest
 
 from mailgun_mock import MailgunMock
-from mailgun_mock.backend import Backend
-from mailgun_mock.config import Config
-from mailgun_mock.smtp import SmtpListener
+from mailgun_mock.backend.core import Backend
+from mailgun_mock.base.config import Config
+from mailgun_mock.edges.smtp import SmtpListener
 
 
 @pytest.fixture

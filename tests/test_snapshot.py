@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
-from mailgun_mock.snapshot import SNAPSHOT_VERSION, SnapshotError, SnapshotWriter, load, save
-from mailgun_mock.store import Store
+from mailgun_mock.state.snapshot import SNAPSHOT_VERSION, SnapshotError, SnapshotWriter, load, save
+from mailgun_mock.state.store import Store
 from tests.test_store import make_event, populated
 
 SAVED_AT = 1_700_000_000.0
@@ -356,7 +356,7 @@ def test_snapshot_writer_refuses_a_negative_delay(path: Path) -> None:
 # One change per step, each adding exactly one item, so the number of items in a snapshot says
 # how many steps it holds. Run by the child and, to rebuild the expected state, by the test.
 STEPS = '''
-from mailgun_mock.models import DeliveryAttempt, Route, StoredMessage
+from mailgun_mock.base.records import DeliveryAttempt, Route, StoredMessage
 
 def step(store, i, size=8192):
     t = 1_700_000_000 + i / 7
@@ -380,8 +380,8 @@ def step(store, i, size=8192):
 
 CHILD = STEPS + '''
 import sys, time
-from mailgun_mock.snapshot import SnapshotWriter
-from mailgun_mock.store import Store
+from mailgun_mock.state.snapshot import SnapshotWriter
+from mailgun_mock.state.store import Store
 
 store = Store()
 writer = SnapshotWriter(store, sys.argv[1], delay=0.05)

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from mailgun_mock.models import DeliveryAttempt, Route, StoredMessage
-from mailgun_mock.store import Store, decode_state
+from mailgun_mock.base.records import DeliveryAttempt, Route, StoredMessage
+from mailgun_mock.state.store import Store, decode_state
 
 RAW = b"Subject: hi\r\n\r\n" + bytes(range(256))
 
@@ -344,8 +344,8 @@ def test_store_decode_state_accepts_decoded_records() -> None:
 
 def test_store_send_state_round_trips_through_a_snapshot() -> None:
     """Webhooks, rules, suppressions and sent mail survive snapshot() and restore() exactly."""
-    from mailgun_mock.models import SentMessage
-    from mailgun_mock.rules import parse_rule
+    from mailgun_mock.base.records import SentMessage
+    from mailgun_mock.lang.send_rules import parse_rule
 
     store = Store()
     store.set_webhook("example.com", "delivered", ("https://app.example/d",))

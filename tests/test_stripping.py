@@ -1,4 +1,4 @@
-"""mailgun_mock.stripping: quoted-history and signature removal, and HTML rendered as text."""
+"""mailgun_mock.mail.quotes: quoted-history and signature removal, and HTML rendered as text."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailgun_mock import stripping
-from mailgun_mock.stripping import html_to_text, strip_html, strip_text
+from mailgun_mock.mail import html_scan
+from mailgun_mock.mail.html_text import html_to_text
+from mailgun_mock.mail.quotes import strip_html, strip_text
 
 # The captured Mailgun route-tester payload (django-inbound-email's mailgun_post.py): body-plain in,
 # stripped-text and stripped-signature as Mailgun posted them.
@@ -346,22 +347,22 @@ def _reference_tokens(source: str) -> list[tuple[str, str, dict[str, str], int]]
         parser.close()
     except AssertionError:
         return None
-    return [(kind, tag, attrs if tag in stripping._ATTR_TAGS else {}, start) for kind, tag, attrs, start in parser.tokens]
+    return [(kind, tag, attrs if tag in html_scan.ATTR_TAGS else {}, start) for kind, tag, attrs, start in parser.tokens]
 
 
 def _new_tokens(source: str) -> list[tuple[str, str, dict[str, str], int]] | None:
     try:
-        tokens = stripping._tokenize(source)
+        tokens = html_scan.tokenize(source)
     except AssertionError:
         return None
     return [(t.kind, t.tag, t.attrs, t.start) for t in tokens]
 
 
 # The copied regexes must still be the interpreter's, or html.parser is no longer the reference.
-_SAME_STDLIB = (stripping._STARTTAG_END.pattern == html.parser.locatestarttagend_tolerant.pattern
-                and stripping._ATTRFIND.pattern == html.parser.attrfind_tolerant.pattern
-                and stripping._COMMENT_CLOSE.pattern == html.parser.commentclose.pattern
-                and stripping._ENDTAGFIND.pattern == html.parser.endtagfind.pattern)
+_SAME_STDLIB = (html_scan._STARTTAG_END.pattern == html.parser.locatestarttagend_tolerant.pattern
+                and html_scan._ATTRFIND.pattern == html.parser.attrfind_tolerant.pattern
+                and html_scan._COMMENT_CLOSE.pattern == html.parser.commentclose.pattern
+                and html_scan._ENDTAGFIND.pattern == html.parser.endtagfind.pattern)
 
 SOUP = st.sampled_from([
     "<blockquote>", "</blockquote>", '<blockquote type="cite">', "<BLOCKQUOTE TYPE=cite>", '<div class="gmail_quote">',

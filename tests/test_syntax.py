@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from mailgun_mock.exceptions import ExpressionError
-from mailgun_mock.syntax import Call, Parser, tokenize
+from mailgun_mock.base.errors import ExpressionError
+from mailgun_mock.lang.syntax import Call, Parser, tokenize
 
 
 def test_tokenize_gives_kinds_texts_and_offsets() -> None:

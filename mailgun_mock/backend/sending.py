@@ -1,0 +1,121 @@
+"""The Mailgun sending operations of :class:`~mailgun_mock.backend.Backend`: messages,
+messages.mime, resend, the mock's delivery rules, suppression lists and the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..base.ids import new_hex_id
+from ..base.clock import Clock
+from ..base.config import Config
+from ..base.errors import BadRequest, NotFound
+from ..mail.parse import ParsedMessage
+from ..base.records import StoredMessage
+from ..sending.outbox import Outbound
+from ..lang.send_rules import parse_rule
+from ..sending.form import mime_content_type_error, parse_send, parse_send_mime
+from ..state.store import Store
+
+__all__ = ["SendingOperations"]
+
+
+class SendingOperations:
+    """Mixed into the backend, which provides the attributes and methods declared here."""
+
+    config: Config
+    clock: Clock
+    store: Store
+    outbound: Outbound
+
+    @property
+    def base_url(self) -> str:  # provided by the backend
+        raise NotImplementedError
+
+    def check_domain(self, domain: str) -> None:  # provided by the backend
+        raise NotImplementedError
+
+    def get_stored_message(self, domain: str, key: str) -> StoredMessage:  # provided by the backend
+        raise NotImplementedError
+
+    def send_message(self, domain: str, params: Any, files: Sequence[tuple[str, str, bytes, str]]) -> dict[str, str]:
+        """``POST /v3/<domain>/messages``: build, keep and deliver (on the mock's clock) a message.
+
+        :raises BadRequest: with Mailgun's validation messages.
+        :raises PayloadTooLarge: over the size limit.
+        """
+        self.check_domain(domain)
+        req = parse_send(domain, params, files, now=self.clock.now(), max_size=self.config.max_message_size)
+        return self.outbound.send(req)
+
+    def send_mime(self, domain: str, params: Any, files: Sequence[tuple[str, str, bytes, str]],
+                  content_type: str) -> dict[str, str]:
+        """``POST /v3/<domain>/messages.mime``: send a ready MIME message (multipart only)."""
+        self.check_domain(domain)
+        problem = mime_content_type_error(content_type)
+        if problem is not None:
+            raise BadRequest(problem)
+        req = parse_send_mime(domain, params, files, now=self.clock.now(), max_size=self.config.max_message_size)
+        return self.outbound.send(req)
+
+    def resend_message(self, domain: str, key: str, to: Sequence[str]) -> dict[str, str]:
+        """``POST`` on a storage URL with ``to``: send the stored message again to new recipients."""
+        stored = self.get_stored_message(domain, key)
+        req = parse_send_mime(domain, {"to": list(to)}, [("message", "message.eml", stored.raw, "message/rfc822")],
+                              now=self.clock.now(), max_size=self.config.max_message_size)
+        return self.outbound.send(req)
+
+    def create_rule(self, data: Any) -> dict[str, Any]:
+        """``POST /mock/rules``: add a delivery rule (what happens to matching sends)."""
+        if not isinstance(data, Mapping):
+            raise BadRequest("a rule is a JSON object")
+        rule = parse_rule(data, rule_id=new_hex_id(6))
+        self.store.change_send(lambda state: state.rules.append(rule))
+        return rule.to_json()
+
+    def list_rules(self) -> list[dict[str, Any]]:
+        """``GET /mock/rules``: the rules, in the order they are tried."""
+        return self.store.read_send(lambda state: [rule.to_json() for rule in state.rules])
+
+    def delete_rule(self, rule_id: str) -> None:
+        """``DELETE /mock/rules/<id>``.
+
+        :raises NotFound: ``Rule not found``.
+        """
+        def remove(state: Any) -> bool:
+            before = len(state.rules)
+            state.rules[:] = [rule for rule in state.rules if rule.id != rule_id]
+            return len(state.rules) < before
+
+        if not self.store.change_send(remove):
+            raise NotFound("Rule not found")
+
+    def clear_rules(self) -> None:
+        """``DELETE /mock/rules``: forget every rule."""
+        self.store.change_send(lambda state: state.rules.clear())
+
+    def list_suppressions(self, domain: str, kind: str) -> list[dict[str, Any]]:
+        """``GET /v3/<domain>/bounces`` (or ``unsubscribes``, ``complaints``): the list's records."""
+        self.check_domain(domain)
+        return self.store.read_send(lambda state: state.suppressions.items(kind, domain))
+
+    def sent_messages(self) -> list[dict[str, Any]]:
+        """The outbox: every sent message, oldest first, as stored (one entry per stored copy)."""
+        out = []
+        for sent in self.store.read_send(lambda state: list(state.sent)):
+            for key in sent.storage_keys:
+                message = self.store.get_message(key, self.clock.now())
+                if message is None:
+                    continue
+                parsed = ParsedMessage(message.raw)
+                out.append({
+                    "id": sent.message_id, "domain": sent.domain, "from": parsed.from_, "to": parsed.header("To"),
+                    "cc": parsed.header("Cc"), "recipients": list(message.recipients), "subject": parsed.subject,
+                    "text": parsed.body_plain, "html": parsed.body_html, "tags": list(sent.tags),
+                    "test_mode": sent.test_mode, "attachments": [a.filename for a in parsed.attachments],
+                    "headers": parsed.headers, "sent_at": sent.sent_at, "deliver_at": sent.deliver_at,
+                    "storage_url": message.storage_url(self.base_url),
+                })
+        return out
+

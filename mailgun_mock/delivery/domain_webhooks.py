@@ -1,0 +1,107 @@
+"""Domain event webhooks: Mailgun's ``/v3/domains/<domain>/webhooks`` registry, and the signed
+JSON POST of every event to the URLs registered for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .worker import Webhook
+from ..base.ids import new_hex_id
+from ..base.errors import BadRequest, NotFound
+from ..lang.actions import is_url
+from ..state.store import Store
+
+__all__ = ["DomainWebhooks", "WEBHOOK_NAMES", "webhook_name"]
+
+#: The webhook names Mailgun's v3 API knows.
+WEBHOOK_NAMES = ("accepted", "clicked", "complained", "delivered", "opened", "permanent_fail",
+                 "temporary_fail", "unsubscribed")
+MAX_URLS = 3
+
+
+def webhook_name(event: dict[str, Any]) -> str | None:
+    """The webhook an event goes to: its type, with ``failed`` split by severity; ``None`` if none."""
+    kind = event.get("event")
+    if kind == "failed":
+        return "permanent_fail" if event.get("severity") == "permanent" else "temporary_fail"
+    return kind if kind in WEBHOOK_NAMES else None
+
+
+class DomainWebhooks:
+    """The registry and the dispatcher.
+
+    :param submit: queues a webhook on the delivery worker.
+    """
+
+    def __init__(self, store: Store, submit: Callable[[Webhook], Webhook]) -> None:
+        self.store = store
+        self.submit = submit
+
+    @staticmethod
+    def _name(name: str | None) -> str:
+        if not name:
+            raise BadRequest("'id' parameter is missing")
+        if name not in WEBHOOK_NAMES:
+            raise BadRequest(f"Webhook id must be one of {', '.join(WEBHOOK_NAMES)}, got {name[:40]!r}")
+        return name
+
+    @staticmethod
+    def _urls(urls: Sequence[str]) -> tuple[str, ...]:
+        urls = tuple(u.strip() for u in urls if u.strip())
+        if not urls:
+            raise BadRequest("'url' parameter is missing")
+        if len(urls) > MAX_URLS:
+            raise BadRequest(f"Too many URLs: a webhook takes at most {MAX_URLS}")
+        for url in urls:
+            if not is_url(url) or len(url) > 2048 or any(c.isspace() for c in url):
+                raise BadRequest(f"{url[:100]} is not a valid url")
+        return urls
+
+    def all(self, domain: str) -> dict[str, Any]:
+        """``GET /v3/domains/<d>/webhooks``: ``{"webhooks": {name: {"urls": [...]}}}``."""
+        return {"webhooks": {name: {"urls": list(urls)} for name, urls in sorted(self.store.webhooks(domain).items())}}
+
+    def get(self, domain: str, name: str) -> dict[str, Any]:
+        """``GET /v3/domains/<d>/webhooks/<name>``."""
+        urls = self.store.webhooks(domain).get(self._name(name))
+        if urls is None:
+            raise NotFound("Webhook not found")
+        return {"webhook": {"urls": list(urls)}}
+
+    def create(self, domain: str, name: str | None, urls: Sequence[str]) -> dict[str, Any]:
+        """``POST /v3/domains/<d>/webhooks`` with ``id`` and ``url`` (repeatable, at most 3)."""
+        name = self._name(name)
+        checked = self._urls(urls)
+        if name in self.store.webhooks(domain):
+            raise BadRequest(f"Webhook {name} already exists")
+        self.store.set_webhook(domain, name, checked)
+        return {"message": "Webhook has been created", "webhook": {"urls": list(checked)}}
+
+    def update(self, domain: str, name: str, urls: Sequence[str]) -> dict[str, Any]:
+        """``PUT /v3/domains/<d>/webhooks/<name>``: replace the URLs."""
+        name = self._name(name)
+        checked = self._urls(urls)
+        if name not in self.store.webhooks(domain):
+            raise NotFound("Webhook not found")
+        self.store.set_webhook(domain, name, checked)
+        return {"message": "Webhook has been updated", "webhook": {"urls": list(checked)}}
+
+    def delete(self, domain: str, name: str) -> dict[str, Any]:
+        """``DELETE /v3/domains/<d>/webhooks/<name>``."""
+        urls = self.store.delete_webhook(domain, self._name(name))
+        if urls is None:
+            raise NotFound("Webhook not found")
+        return {"message": "Webhook has been deleted", "webhook": {"urls": list(urls)}}
+
+    def dispatch(self, domain: str, event: dict[str, Any]) -> None:
+        """POST ``event`` to every URL registered for it, signed JSON ``{"signature", "event-data"}``."""
+        name = webhook_name(event)
+        if name is None:
+            return
+        for url in self.store.webhooks(domain).get(name, ()):
+            message_id = str(event.get("message", {}).get("headers", {}).get("message-id", ""))
+            self.submit(Webhook(id=new_hex_id(8), kind=f"webhook:{name}", url=url,
+                                recipient=str(event.get("recipient", "")), message_id=message_id,
+                                fields=[], event=event))

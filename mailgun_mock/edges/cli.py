@@ -1,0 +1,131 @@
+"""The ``mailgun-mock`` command: ``serve`` (and more subcommands as the product grows)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from . import replay
+from ..base.config import Config, ConfigError, parse_schedule
+
+__all__ = ["main"]
+
+#: The dev server's port when neither --port nor MAILGUN_MOCK_PORT says otherwise.
+DEFAULT_SERVE_PORT = 8090
+
+log = logging.getLogger("mailgun_mock")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mailgun-mock", description="A Mailgun-compatible mock server.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser(
+        "serve",
+        help="run the mock API on localhost",
+        description="Run the mock. Every flag can also be set as MAILGUN_MOCK_<FLAG> (e.g. MAILGUN_MOCK_PORT).",
+    )
+    serve.add_argument("--host", help="interface to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help=f"port; 0 picks a free one (default {DEFAULT_SERVE_PORT})")
+    serve.add_argument("--api-key", help="the API key clients use (HTTP Basic, user 'api')")
+    serve.add_argument("--signing-key", help="the webhook signing key")
+    serve.add_argument("--public-url", help="base of storage and paging URLs when behind a proxy")
+    serve.add_argument("--retention", type=float, metavar="SECONDS",
+                       help="how long stored messages are kept (default 3 days)")
+    serve.add_argument("--retry-schedule", type=_schedule, metavar="S1,S2,…",
+                       help="seconds between webhook retries (default 600,600,900,1800,3600,7200,14400)")
+    serve.add_argument("--delivery-timeout", type=float, metavar="SECONDS",
+                       help="how long one webhook attempt may take (default 10)")
+    serve.add_argument("--domain", action="append", dest="domains", metavar="DOMAIN",
+                       help="a domain to serve (repeatable; default: any domain)")
+    serve.add_argument("--smtp-port", type=int, metavar="PORT", help="also accept mail over SMTP on this port")
+    serve.add_argument("--snapshot", metavar="PATH", help="load state from PATH at start and keep it saved there")
+    serve.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
+    replay.add_parser(sub)
+    return parser
+
+
+def _schedule(text: str) -> tuple[float, ...]:
+    try:
+        return parse_schedule(text)
+    except ConfigError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from .server import MailgunMock
+
+    try:
+        config = Config.from_env(
+            host=args.host, port=args.port, api_key=args.api_key, signing_key=args.signing_key,
+            public_url=args.public_url, retention=args.retention, retry_schedule=args.retry_schedule,
+            delivery_timeout=args.delivery_timeout, domains=tuple(args.domains) if args.domains else None,
+            smtp_port=args.smtp_port, snapshot=args.snapshot,
+        )
+    except ConfigError as exc:
+        print(f"mailgun-mock: {exc}", file=sys.stderr)
+        return 2
+    if args.port is None and "MAILGUN_MOCK_PORT" not in os.environ:
+        config = config.replace(port=DEFAULT_SERVE_PORT)
+    from ..state.snapshot import SnapshotError
+
+    mock = MailgunMock(config)
+    try:
+        mock.start()
+    except SnapshotError as exc:
+        print(f"mailgun-mock: {exc}; not starting (the file is left as it is)", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"mailgun-mock: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+    stopping = threading.Event()
+
+    def _stop(signum: int, frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
+    print(f"mailgun-mock serving the Mailgun API on {mock.url}", flush=True)
+    if config.host in ("", "0.0.0.0", "::"):
+        print(f"  Bound to:    {config.host or '0.0.0.0'}:{mock.port}, every interface: other machines can reach it")
+    print(f"  API key:     {mock.api_key}")
+    print(f"  Signing key: {mock.signing_key}")
+    if config.snapshot:
+        print(f"  Snapshot:    {config.snapshot} (saved {config.snapshot_delay:g} s after changes and at exit)")
+    print(f"  Try:         curl -s --user 'api:{mock.api_key}' {mock.url}/v3/routes")
+    if mock.smtp_port:
+        print(f"  SMTP:        {config.host}:{mock.smtp_port} (inbound mail, routed like POST /mock/inbound)")
+        print(f"  Try:         python -c \"import smtplib; smtplib.SMTP('{config.host}', {mock.smtp_port})"
+              f".sendmail('bob@example.net', ['support@example.com'], 'Subject: Hi\\r\\n\\r\\nHello')\"")
+    print("Press Ctrl-C to stop.", flush=True)
+    while not stopping.wait(3600):
+        pass
+    mock.stop()
+    print("mailgun-mock stopped.", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; answers the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.WARNING if args.quiet else logging.INFO,
+        format="%(asctime)s %(name)s %(levelname)s %(message)s",
+    )
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd logs every SMTP command at INFO
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "replay":
+        # Replay prints its own table; per-webhook log lines would only interleave with it.
+        logging.getLogger("mailgun_mock").setLevel(logging.WARNING)
+        return replay.run(args)
+    return 2  # argparse refuses unknown commands before this
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

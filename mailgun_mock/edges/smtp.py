@@ -1,0 +1,265 @@
+"""``SmtpListener``: inbound mail over SMTP (aiosmtpd), fed to :meth:`Backend.receive_inbound`.
+
+The SMTP envelope decides who the message is for and from: ``RCPT TO`` gives the recipients (so
+Bcc-style recipients, absent from the headers, are routed too) and ``MAIL FROM`` the sender.
+
+Replies (the ones marked aiosmtpd come from aiosmtpd itself, with its wording)::
+
+    250 2.1.5 OK                                          RCPT TO a served domain
+    501 5.1.3 <addr>: not an email address                RCPT TO without local part or domain, or with
+                                                          whitespace or a comma
+    553 5.1.3 Error: malformed address                    RCPT TO that aiosmtpd cannot parse (aiosmtpd)
+    550 5.1.1 <addr>: domain not served by this mock      RCPT TO a domain outside ``Config.domains``
+    552 Error: message size exceeds fixed maximum         MAIL FROM with SIZE= over ``max_message_size``
+        message size                                      (aiosmtpd; smtplib.sendmail sends SIZE=)
+    552 Error: Too much mail data                         DATA over ``max_message_size`` (aiosmtpd)
+    552 5.3.4 <message>                                   DATA, the backend's ``PayloadTooLarge``
+    554 5.6.0 <message>                                   DATA, the backend's ``BadRequest``
+    451 4.3.0 Internal error in the mock, see its log;    anything unexpected, logged with its traceback
+        try again later
+    250 2.0.0 Message received <message-id>               DATA accepted and routed
+
+aiosmtpd's ``Controller`` is not used, on purpose: it binds on its own thread and reports a busy
+port only after its ``ready_timeout`` (5 s), it creates its event loop in ``__init__`` and leaves it
+unclosed when ``start`` fails (a ``ResourceWarning``), it opens a throwaway connection to start
+serving, and its ``SMTP`` instances are built without ``loop=``, so each connection runs aiosmtpd's
+``_get_or_new_eventloop``, which swaps the process-wide warning filters (not thread-safe). Here the
+socket is bound in the caller's thread and a plain event loop serves it on a daemon thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import threading
+import weakref
+from concurrent.futures import Future
+from types import TracebackType
+
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from ..backend.core import Backend
+from ..base.errors import BadRequest, PayloadTooLarge
+from ..base.logtext import printable
+
+__all__ = ["SmtpListener"]
+
+log = logging.getLogger("mailgun_mock.smtp")
+
+_IDENT = "mailgun-mock ESMTP"
+_TIMEOUT = 10.0
+
+
+def _is_routable(address: str) -> bool:
+    """Whether the backend can route to ``address``: a local part and a domain, no whitespace.
+
+    Commas are refused too: the backend reads a recipient list as comma-separated.
+    """
+    local, _, domain = address.rpartition("@")
+    return bool(local and domain) and not any(c.isspace() or c == "," for c in address)
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening TCP socket, made with an explicit ``IPPROTO_TCP``.
+
+    ``socket.create_server`` leaves ``proto`` at 0, which accepted sockets inherit, and asyncio
+    sets ``TCP_NODELAY`` only on sockets whose ``proto`` is ``IPPROTO_TCP``. Without it, Nagle's
+    algorithm holds back the second line of every multi-line reply (aiosmtpd writes EHLO's lines
+    one by one) until the client's delayed ACK: 40 ms per connection on Linux.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    try:
+        if os.name == "posix":  # as socket.create_server does: rebind at once after a restart
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+class _Handler:
+    """aiosmtpd's handler: the hooks it calls for ``RCPT TO`` and ``DATA``, and on an error.
+
+    Kept apart from :class:`SmtpListener` because aiosmtpd inspects every attribute of its handler
+    for each new connection.
+    """
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
+                          rcpt_options: list[str]) -> str:
+        if not _is_routable(address):
+            return f"501 5.1.3 <{printable(address)}>: not an email address"
+        if not self.backend.config.serves(address.rpartition("@")[2]):
+            return f"550 5.1.1 <{printable(address)}>: domain not served by this mock"
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 OK"
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        # The bytes as received, after dot-unstuffing only (``content`` is the same object
+        # unless ``decode_data`` is set, which it is not).
+        raw = envelope.original_content or b""
+        # MAIL FROM:<> (the null sender of bounces) comes from aiosmtpd as the text "<>".
+        sender = "" if envelope.mail_from in (None, "<>") else envelope.mail_from
+        recipients = envelope.rcpt_tos
+        try:
+            # Called on the event loop thread: receive_inbound does no network I/O (webhooks go to
+            # the delivery worker), and a thread hop per message would cost more than it saves.
+            answer = self.backend.receive_inbound(raw, recipients, sender)
+        except PayloadTooLarge as exc:
+            # The size check at DATA, on the message itself: aiosmtpd's data_size_limit counts the
+            # bytes on the wire (dots still stuffed), so this is the exact one.
+            return f"552 5.3.4 {printable(exc.message)}"
+        except BadRequest as exc:
+            return f"554 5.6.0 {printable(exc.message)}"
+        except Exception:
+            log.exception("SMTP message from <%s> to %s failed in the backend", printable(sender),
+                          ", ".join(printable(r) for r in recipients))
+            return "451 4.3.0 Internal error in the mock, see its log; try again later"
+        if log.isEnabledFor(logging.INFO):
+            matched = {route for r in answer["recipients"] for route in r["matched"]}
+            log.info("SMTP <%s> -> %s: %d bytes, %d route%s matched", printable(sender),
+                     ", ".join(printable(r) for r in recipients), len(raw), len(matched),
+                     "" if len(matched) == 1 else "s")
+        return f"250 2.0.0 Message received {printable(answer['id'])}"
+
+    async def handle_exception(self, error: Exception) -> str:
+        # aiosmtpd calls this inside its ``except`` block, so the traceback is still current.
+        log.exception("SMTP session error")
+        return "451 4.3.0 Internal error in the mock, see its log; try again later"
+
+
+class SmtpListener:
+    """An SMTP server on a background thread that routes every message it receives.
+
+    ::
+
+        with SmtpListener(backend, "127.0.0.1", 0) as smtp:
+            smtplib.SMTP("127.0.0.1", smtp.port).sendmail(sender, [rcpt], raw)
+
+    :param backend: receives each message (:meth:`~mailgun_mock.backend.Backend.receive_inbound`);
+        its ``config`` gives the served domains and ``max_message_size``.
+    :param host: interface to bind.
+    :param port: TCP port; ``0`` picks a free one (read :attr:`port` after :meth:`start`).
+    """
+
+    def __init__(self, backend: Backend, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.backend = backend
+        self.host = host
+        self.requested_port = port
+        self._handler = _Handler(backend)
+        # Computed once: aiosmtpd would otherwise call socket.getfqdn() (a DNS lookup) per connection.
+        self._hostname = socket.gethostname() or "mailgun-mock"
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._server: asyncio.AbstractServer | None = None
+        self._port = 0
+        self._sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> SmtpListener:
+        """Bind (in the caller's thread, so a busy port raises ``OSError`` here) and serve on a
+        daemon thread.
+
+        :raises OSError: when the address cannot be bound.
+        :raises RuntimeError: when already running.
+        """
+        if self._loop is not None:
+            raise RuntimeError("this SmtpListener is already running")
+        sock = _bind(self.host, self.requested_port)
+        port = int(sock.getsockname()[1])
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name=f"mailgun-mock-smtp:{port}", daemon=True)
+        thread.start()
+        opening: Future[asyncio.AbstractServer] = asyncio.run_coroutine_threadsafe(self._open(sock), loop)
+        try:
+            self._server = opening.result(_TIMEOUT)
+        except BaseException:
+            sock.close()
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            loop.close()
+            raise
+        self._loop, self._thread, self._port = loop, thread, port
+        log.info("SMTP listening on %s port %d", self.host, port)
+        return self
+
+    def stop(self) -> None:
+        """Stop listening, close every client connection and the event loop. Safe to call twice."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        self._loop = self._thread = None
+        try:
+            asyncio.run_coroutine_threadsafe(self._close(), loop).result(_TIMEOUT)
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join()
+            loop.close()
+            self._server = None
+            log.info("SMTP listener on port %d stopped", self._port)
+
+    def __enter__(self) -> SmtpListener:
+        return self.start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    @property
+    def running(self) -> bool:
+        """Whether the listener is serving."""
+        return self._loop is not None
+
+    @property
+    def port(self) -> int:
+        """The bound port (the free one picked when ``port=0``).
+
+        :raises RuntimeError: before :meth:`start`.
+        """
+        if self._loop is None:
+            raise RuntimeError("the SMTP listener is not running: call start() first")
+        return self._port
+
+    # -- on the event loop thread ---------------------------------------------------------
+
+    def _session(self) -> SMTP:
+        """A protocol instance for one connection (aiosmtpd's ``SMTP``)."""
+        smtp = SMTP(
+            self._handler,
+            data_size_limit=self.backend.config.max_message_size,  # advertised in EHLO as SIZE
+            enable_SMTPUTF8=True,
+            decode_data=False,  # keep the bytes, and advertise 8BITMIME
+            hostname=self._hostname,
+            ident=_IDENT,
+            loop=asyncio.get_running_loop(),  # without it aiosmtpd swaps the global warning filters
+        )
+        self._sessions.add(smtp)
+        return smtp
+
+    async def _open(self, sock: socket.socket) -> asyncio.AbstractServer:
+        return await asyncio.get_running_loop().create_server(self._session, sock=sock)
+
+    async def _close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for smtp in list(self._sessions):
+            if smtp.transport is not None:
+                smtp.transport.close()
+        current = asyncio.current_task()
+        tasks = [task for task in asyncio.all_tasks() if task is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await asyncio.sleep(0)  # let the transports' connection_lost callbacks close their sockets
+        if self._server is not None:
+            await self._server.wait_closed()

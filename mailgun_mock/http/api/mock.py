@@ -1,0 +1,120 @@
+"""``/mock``: the mock's own control API (never collides with Mailgun's paths)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from flask.typing import ResponseReturnValue
+from werkzeug.datastructures import MultiDict
+
+from ...base.errors import BadRequest
+from ..openapi import openapi_document
+from .common import backend, params
+
+bp = Blueprint("mock", __name__)
+
+#: Endpoints that answer without an API key.
+PUBLIC_ENDPOINTS = frozenset({"mock.health"})
+_TRUE = ("1", "true", "yes", "on")
+
+
+@bp.get("/health")
+def health() -> ResponseReturnValue:
+    # Counts only: no key is needed here, so nothing about the mail itself is shown.
+    return jsonify(status="ok", **backend().store.counts())
+
+
+@bp.post("/reset")
+def reset() -> ResponseReturnValue:
+    backend().reset()
+    return jsonify(message="Mock state has been reset")
+
+
+@bp.get("/clock")
+def read_clock() -> ResponseReturnValue:
+    clock = backend().clock
+    return jsonify(now=clock.now(), offset=clock.offset)
+
+
+@bp.post("/clock")
+def advance_clock() -> ResponseReturnValue:
+    body = request.get_json(silent=True)
+    raw = body.get("advance") if isinstance(body, dict) else params().get("advance")
+    backend().advance_clock(raw)
+    clock = backend().clock
+    return jsonify(now=clock.now(), offset=clock.offset)
+
+
+@bp.post("/inbound")
+def inbound() -> ResponseReturnValue:
+    form = params()
+    recipients = form.getlist("recipient") or None
+    if request.mimetype in ("multipart/form-data", "application/x-www-form-urlencoded"):
+        message = request.files.get("message")
+        if message is not None:
+            raw = message.read()
+        else:
+            raw, envelope = _build_from_fields(form)
+            recipients = recipients or envelope
+    else:
+        raw = request.get_data()
+    answer = backend().receive_inbound(raw, recipients, form.get("sender"))
+    if form.get("wait", "").lower() in _TRUE:
+        backend().wait_for_first_attempts(answer)
+    return jsonify(answer)
+
+
+def _build_from_fields(form: MultiDict[str, str]) -> tuple[bytes, list[str]]:
+    """A message from Mailgun-style send fields, and its envelope recipients."""
+    return backend().compose_message(
+        from_=form.get("from"), to=form.getlist("to"), cc=form.getlist("cc"), bcc=form.getlist("bcc"),
+        subject=form.get("subject", ""), text=form.get("text"), html=form.get("html"),
+        attachments=[(f.filename or "attachment", f.read(), f.mimetype or "application/octet-stream")
+                     for f in request.files.getlist("attachment")],
+        inline=[(f.filename or "inline", f.read(), f.mimetype or "application/octet-stream")
+                for f in request.files.getlist("inline")],
+        headers=[(k[2:], v) for k, v in form.items(multi=True) if k.startswith("h:") and len(k) > 2],
+        recipients_given=bool(form.getlist("recipient")),
+    )
+
+
+@bp.get("/deliveries")
+def deliveries() -> ResponseReturnValue:
+    attempts = backend().list_deliveries()
+    return jsonify(items=[a.to_json() for a in attempts], total_count=len(attempts))
+
+
+@bp.post("/rules")
+def create_rule() -> ResponseReturnValue:
+    body = request.get_json(silent=True)
+    if body is None:
+        raise BadRequest("send the rule as a JSON object (Content-Type: application/json)")
+    return jsonify(backend().create_rule(body))
+
+
+@bp.get("/rules")
+def list_rules() -> ResponseReturnValue:
+    rules = backend().list_rules()
+    return jsonify(items=rules, total_count=len(rules))
+
+
+@bp.delete("/rules")
+def clear_rules() -> ResponseReturnValue:
+    backend().clear_rules()
+    return jsonify(message="Rules have been deleted")
+
+
+@bp.delete("/rules/<rule_id>")
+def delete_rule(rule_id: str) -> ResponseReturnValue:
+    backend().delete_rule(rule_id)
+    return jsonify(message="Rule has been deleted")
+
+
+@bp.get("/openapi.json")
+def openapi() -> ResponseReturnValue:
+    return jsonify(openapi_document(backend().base_url))
+
+
+@bp.get("/outbox")
+def outbox() -> ResponseReturnValue:
+    sent = backend().sent_messages()
+    return jsonify(items=sent, total_count=len(sent))

@@ -1,0 +1,92 @@
+"""``create_app(backend, config)``: the Flask app, its auth check and its one error handler."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+
+from flask import Flask, Response, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from ..backend.core import Backend
+from ..base.config import Config
+from ..base.errors import MailgunMockError
+from ..base.logtext import printable
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("mailgun_mock")
+
+#: Mailgun serves the same API under both versions (v3 is "backward compatible with v2").
+API_PREFIXES = ("/v3", "/v2")
+
+
+def _forbidden() -> Response:
+    # Exactly Mailgun's answer to a missing or wrong key: plain text, not JSON.
+    response = Response("Forbidden", 401, mimetype="text/plain")
+    response.headers["WWW-Authenticate"] = 'Basic realm="MG API"'
+    return response
+
+
+def create_app(backend: Backend | None = None, config: Config | None = None) -> Flask:
+    """Build a fresh app serving ``backend``.
+
+    :param backend: the state and operations to serve (a new one by default).
+    :param config: the configuration (the backend's by default).
+    """
+    from .api import events, messages, mock, routes, sending, webhooks
+
+    config = config or (backend.config if backend else Config())
+    served = backend or Backend(config)
+    app = Flask("mailgun_mock", static_folder=None)
+    # Before any rule is added: an empty path segment must be a 404, never a redirect elsewhere.
+    app.url_map.merge_slashes = False
+    app.extensions["mailgun_mock"] = served
+    # Room for a whole message in any of the inbound forms (multipart adds a little).
+    app.config["MAX_CONTENT_LENGTH"] = config.max_message_size * 2 + 65536
+    app.config["MAX_FORM_MEMORY_SIZE"] = config.max_message_size + 65536
+    for prefix in API_PREFIXES:
+        for blueprint in (routes.bp, messages.bp, events.bp, webhooks.bp, sending.bp):
+            name = blueprint.name if prefix == "/v3" else f"{blueprint.name}_{prefix[1:]}"
+            app.register_blueprint(blueprint, url_prefix=prefix, name=name)
+    app.register_blueprint(mock.bp, url_prefix="/mock")
+    api_key = config.api_key.encode()
+
+    @app.before_request
+    def check_auth() -> Response | None:
+        if request.endpoint in mock.PUBLIC_ENDPOINTS:
+            return None
+        auth = request.authorization
+        if (
+            auth is None
+            or auth.type != "basic"
+            or auth.username != "api"
+            or not hmac.compare_digest((auth.password or "").encode("utf-8", "replace"), api_key)
+        ):
+            return _forbidden()
+        return None
+
+    @app.errorhandler(MailgunMockError)
+    def mailgun_error(exc: MailgunMockError) -> tuple[Response, int]:
+        return jsonify(exc.to_json()), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> tuple[Response, int]:
+        status = exc.code or 500
+        message = exc.description or exc.name
+        if status == 404:
+            message = f"Not Found: no endpoint {request.method} {request.path}"
+        elif status == 405:
+            message = f"Method Not Allowed: {request.method} {request.path}"
+        elif status == 413:
+            message = f"request body exceeds the {app.config['MAX_CONTENT_LENGTH']} bytes limit"
+        return jsonify(message=message), status
+
+    @app.errorhandler(Exception)
+    def unexpected_error(exc: Exception) -> tuple[Response, int]:
+        # A bug. Answer JSON, keep serving, and keep the exception for the test that caused it.
+        log.exception("internal error on %s %s", request.method, printable(request.path))
+        served.errors.append(exc)
+        return jsonify(message=f"internal error: {type(exc).__name__}"), 500
+
+    return app

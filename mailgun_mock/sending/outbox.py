@@ -1,0 +1,222 @@
+"""Sent mail: keep what the API built, log ``accepted``, then play each recipient's delivery plan
+on the mock's clock (``delivered``/``failed``, engagement), with suppressions and loopback.
+
+A send to an address the mock itself receives mail for (a served ``--domain``, or else the
+sending domain) is also routed through the inbound routes once delivered, as Mailgun would after
+delivering to its own MX, so an app's send → receive round trip works against one mock.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..base.ids import new_hex_id, new_storage_key
+from ..wire import payloads
+from . import form as sending
+from ..base.clock import Clock
+from ..base.config import Config
+from ..base.ids import new_event_id
+from ..base.errors import BadRequest, MailgunMockError
+from ..base.logtext import printable
+from ..mail.parse import ParsedMessage
+from ..base.records import SentMessage, StoredMessage
+from ..lang.send_rules import DeliveryPlan, Step, plan_delivery
+from ..state.store import Store
+
+__all__ = ["Outbound", "RuleRejection"]
+
+log = logging.getLogger("mailgun_mock")
+QUEUED = "Queued. Thank you."
+
+
+class RuleRejection(MailgunMockError):
+    """A send refused at the API by a ``reject`` rule, with the rule's status and message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclasses.dataclass(frozen=True)
+class _Recipient:
+    """What the delivery steps of one recipient need to build their events."""
+
+    domain: str
+    recipient: str
+    sender: str
+    message_id: str
+    message: dict[str, Any]
+    storage: dict[str, str]
+    tags: tuple[str, ...]
+    user_variables: dict[str, Any]
+    raw: bytes
+    click_url: str
+    opens_tracked: bool
+    clicks_tracked: bool
+
+
+class Outbound:
+    """Runs sends.
+
+    :param emit: records an event (and POSTs it to the domain's webhooks).
+    :param call_at: runs a callable when the mock's clock reaches a time.
+    :param route_inbound: routes a delivered message through the inbound routes (loopback).
+    """
+
+    def __init__(self, config: Config, clock: Clock, store: Store, base_url: Callable[[], str],
+                 emit: Callable[[str, dict[str, Any]], None], call_at: Callable[[float, Callable[[], None], str], None],
+                 route_inbound: Callable[[bytes, Sequence[str], str], object]) -> None:
+        self.config = config
+        self.clock = clock
+        self.store = store
+        self.base_url = base_url
+        self.emit = emit
+        self.call_at = call_at
+        self.route_inbound = route_inbound
+
+    def send(self, req: sending.SendRequest) -> dict[str, str]:
+        """Accept a parsed send: answers ``{"id", "message": "Queued. Thank you."}``.
+
+        :raises BadRequest: when the message cannot be built.
+        :raises RuleRejection: when a ``reject`` rule matches a recipient (nothing is kept).
+        """
+        now = self.clock.now()
+        mid = req.mime_message_id or sending.message_id(req.domain, now, new_hex_id(8))
+        messages = sending.build_messages(req, mid, now=now)
+        rules = self.store.read_send(lambda state: list(state.rules))
+        planned: list[tuple[sending.OutgoingMessage, ParsedMessage, list[tuple[str, DeliveryPlan]]]] = []
+        for outgoing in messages:
+            parsed = ParsedMessage(outgoing.raw)
+            plans = []
+            for rcpt in outgoing.recipients:
+                tags = req.tags
+                hit = self.store.read_send(lambda state: state.suppressions.lookup(req.domain, rcpt, tags=tags))
+                plan = plan_delivery(rules, recipient=rcpt, tags=req.tags, headers=parsed, suppression=hit,
+                                     retry_schedule=self.config.retry_schedule, sending_domain=req.domain)
+                if plan.reject is not None:
+                    raise RuleRejection(*plan.reject)
+                plans.append((rcpt, plan))
+            planned.append((outgoing, parsed, plans))
+        keys = []
+        start = max(now, req.deliver_at or now)
+        for outgoing, parsed, plans in planned:
+            stored = StoredMessage(key=new_storage_key(), domain=req.domain.lower(), raw=outgoing.raw,
+                                   recipients=outgoing.recipients, sender=req.sender, message_id=mid,
+                                   stored_at=now, expires_at=now + self.config.retention)
+            self.store.add_message(stored)
+            keys.append(stored.key)
+            storage = {"key": stored.key, "url": stored.storage_url(self.base_url())}
+            block = payloads.event_message(parsed, list(outgoing.recipients))
+            variables = {**req.user_variables, **_user_variables(parsed)}
+            opens, clicks = _tracking(req, parsed)
+            for rcpt, plan in plans:
+                target = _Recipient(req.domain.lower(), rcpt, req.sender, mid, block, storage, req.tags, variables,
+                                    outgoing.raw, _first_link(parsed), opens, clicks)
+                self.emit(target.domain, payloads.sent_event(
+                    "accepted", new_event_id(), now, recipient=rcpt, sender=req.sender, message=block,
+                    storage=storage, tags=req.tags, user_variables=variables, test_mode=req.test_mode))
+                if not req.test_mode:  # test mode: accepted, and nothing after it
+                    self._schedule(target, plan, start)
+        self.store.change_send(lambda state: state.sent.append(SentMessage(
+            message_id=mid, domain=req.domain.lower(), storage_keys=tuple(keys), recipients=req.recipients,
+            sender=req.from_, subject=req.subject, tags=req.tags, test_mode=req.test_mode, sent_at=now,
+            deliver_at=start)))
+        log.info("sent %s from %s to %d recipient(s)%s", printable(mid), printable(req.sender), len(req.recipients),
+                 " (test mode)" if req.test_mode else "")
+        return {"id": mid, "message": QUEUED}
+
+    def _schedule(self, target: _Recipient, plan: DeliveryPlan, start: float) -> None:
+        attempt = 0
+        for step in plan.steps:
+            if step.kind == "opened" and not target.opens_tracked or step.kind == "clicked" and not target.clicks_tracked:
+                continue  # without Mailgun's pixel or rewritten links, nothing could be recorded
+            if step.kind in ("delivered", "failed"):
+                attempt += 1
+            when = start + step.after
+            self.call_at(when, _bind(self._run_step, target, step, attempt, when), f"{step.kind} {target.recipient}")
+
+    def _run_step(self, target: _Recipient, step: Step, attempt: int, when: float) -> None:
+        # Stamped with the time the step was due, not when it ran: after a clock jump the
+        # events still read as they would have happened.
+        now = when
+        status: dict[str, Any] | None = None
+        if step.kind in ("delivered", "failed"):
+            status = {"attempt-no": attempt, "code": step.code,
+                      "description": "" if step.kind == "delivered" else step.description,
+                      "message": "OK" if step.kind == "delivered" else step.description,
+                      "session-seconds": 0.1, "tls": True, "utf8": True, "certificate-verified": True,
+                      "mx-host": f"mx.{target.recipient.rpartition('@')[2]}"}
+            if step.severity == "temporary":
+                status["retry-seconds"] = int(self.config.retry_schedule[min(attempt - 1, len(self.config.retry_schedule) - 1)]) \
+                    if self.config.retry_schedule else 0
+        event = payloads.sent_event(
+            step.kind, new_event_id(), now, recipient=target.recipient, sender=target.sender, message=target.message,
+            storage=target.storage, tags=target.tags, user_variables=target.user_variables, test_mode=False,
+            status=status, severity=step.severity, reason=step.reason, url=target.click_url)
+        self.emit(target.domain, event)
+        if step.suppress is not None:
+            kind = step.suppress
+            tag = "*" if kind == "unsubscribes" else None
+            self.store.change_send(lambda state: state.suppressions.add(
+                kind, target.domain, target.recipient, code=step.code or 550, error=step.description,
+                created_at=now, tag=tag))
+        if step.kind == "delivered" and self._receives(target):
+            self._loopback(target)
+
+    def _receives(self, target: _Recipient) -> bool:
+        """Whether the mock is the MX of the recipient's domain."""
+        domain = target.recipient.rpartition("@")[2].lower()
+        return domain in self.config.domains if self.config.domains else domain == target.domain
+
+    def _loopback(self, target: _Recipient) -> None:
+        if not self.store.routes():
+            return
+        try:
+            self.route_inbound(target.raw, [target.recipient], target.sender)
+        except BadRequest as exc:
+            log.info("loopback of %s to %s not routed: %s", printable(target.message_id), printable(target.recipient),
+                     printable(exc.message))
+
+
+def _bind(run: Callable[[_Recipient, Step, int, float], None], target: _Recipient, step: Step, attempt: int,
+          when: float) -> Callable[[], None]:
+    return lambda: run(target, step, attempt, when)
+
+
+def _tracking(req: sending.SendRequest, parsed: ParsedMessage) -> tuple[bool, bool]:
+    """Whether opens and clicks can be recorded: not when ``o:tracking``/``-opens``/``-clicks`` say no,
+    and clicks with ``htmlonly`` only when there is HTML."""
+    if req.tracking is False:
+        return False, False
+    opens = req.tracking_opens is not False
+    clicks = req.tracking_clicks not in ("no",) and not (req.tracking_clicks == "htmlonly" and not parsed.body_html)
+    return opens, clicks
+
+
+def _user_variables(parsed: ParsedMessage) -> dict[str, Any]:
+    """``user-variables`` from the message's ``X-Mailgun-Variables`` headers (several are merged)."""
+    merged: dict[str, Any] = {}
+    for value in parsed.header_values("X-Mailgun-Variables"):
+        try:
+            data = json.loads(value)
+        except ValueError:
+            continue
+        if isinstance(data, dict):
+            merged.update(data)
+    return merged
+
+
+def _first_link(parsed: ParsedMessage) -> str:
+    """The URL a ``clicked`` event reports: the first http(s) link in the HTML, else a placeholder."""
+    html = parsed.body_html
+    for marker in ('href="http', "href='http"):
+        start = html.find(marker)
+        if start != -1:
+            start += len('href="')
+            end = min((i for i in (html.find('"', start), html.find("'", start)) if i != -1), default=len(html))
+            return html[start:end]
+    return "https://example.com/"
