@@ -13,7 +13,8 @@ from typing import Any
 import pytest
 
 from mailgun_mock.base.records import DeliveryAttempt, Route, StoredMessage
-from mailgun_mock.state.store import Store, decode_state
+from mailgun_mock.state.codec import decode_state
+from mailgun_mock.state.store import Store
 
 RAW = b"Subject: hi\r\n\r\n" + bytes(range(256))
 
@@ -349,17 +350,15 @@ def test_store_send_state_round_trips_through_a_snapshot() -> None:
 
     store = Store()
     store.set_webhook("example.com", "delivered", ("https://app.example/d",))
-    store.change_send(lambda s: s.rules.append(parse_rule({"match": {"recipient": "^b@"}, "outcome": "bounce"},
-                                                           rule_id="r1")))
-    store.change_send(lambda s: s.suppressions.add("bounces", "example.com", "b@example.com", code=550,
-                                                   error="gone", created_at=1.7e9))
+    store.add_rule(parse_rule({"match": {"recipient": "^b@"}, "outcome": "bounce"}, rule_id="r1"))
+    store.add_suppression("bounces", "example.com", "b@example.com", code=550, error="gone", created_at=1.7e9)
     sent = SentMessage(message_id="<1@example.com>", domain="example.com", storage_keys=("k",),
                        recipients=("b@example.com",), sender="a@example.com", subject="Hi", tags=("t",),
                        test_mode=False, sent_at=1.7e9, deliver_at=1.7e9)
-    store.change_send(lambda s: s.sent.append(sent))
+    store.add_sent(sent)
     again = Store()
     again.restore(json.loads(json.dumps(store.snapshot())))
     assert again.webhooks("example.com") == {"delivered": ("https://app.example/d",)}
-    assert again.read_send(lambda s: [r.to_dict() for r in s.rules]) == store.read_send(lambda s: [r.to_dict() for r in s.rules])
-    assert again.read_send(lambda s: s.suppressions.lookup("example.com", "B@example.com")) is not None
-    assert again.read_send(lambda s: list(s.sent)) == [sent]
+    assert [r.to_dict() for r in again.rules()] == [r.to_dict() for r in store.rules()]
+    assert again.suppression("example.com", "B@example.com") is not None
+    assert again.sent() == [sent]

@@ -1,4 +1,4 @@
-"""The Mailgun sending operations of :class:`~mailgun_mock.backend.Backend`: messages,
+"""The Mailgun sending operations of :class:`~mailgun_mock.backend.core.Backend`: messages,
 messages.mime, resend, the mock's delivery rules, suppression lists and the outbox.
 """
 
@@ -7,37 +7,26 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..base.ids import new_hex_id
-from ..base.clock import Clock
-from ..base.config import Config
 from ..base.errors import BadRequest, NotFound
-from ..mail.parse import ParsedMessage
-from ..base.records import StoredMessage
-from ..sending.outbox import Outbound
+from ..base.ids import new_hex_id
 from ..lang.send_rules import parse_rule
+from ..mail.parse import ParsedMessage
 from ..sending.form import mime_content_type_error, parse_send, parse_send_mime
-from ..state.store import Store
+from ..sending.outbox import Outbound
+from .inbound import InboundOperations
 
 __all__ = ["SendingOperations"]
 
 
-class SendingOperations:
-    """Mixed into the backend, which provides the attributes and methods declared here."""
+class SendingOperations(InboundOperations):
+    """Sending, and what steers it in the mock. Builds on inbound: mail sent to a domain the mock
+    receives for is routed inbound too (loopback).
+    """
 
-    config: Config
-    clock: Clock
-    store: Store
-    outbound: Outbound
-
-    @property
-    def base_url(self) -> str:  # provided by the backend
-        raise NotImplementedError
-
-    def check_domain(self, domain: str) -> None:  # provided by the backend
-        raise NotImplementedError
-
-    def get_stored_message(self, domain: str, key: str) -> StoredMessage:  # provided by the backend
-        raise NotImplementedError
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.outbound = Outbound(self.config, self.clock, self.store, lambda: self.base_url, self.emit,
+                                 self.delivery.call_at, self.receive_inbound)
 
     def send_message(self, domain: str, params: Any, files: Sequence[tuple[str, str, bytes, str]]) -> dict[str, str]:
         """``POST /v3/<domain>/messages``: build, keep and deliver (on the mock's clock) a message.
@@ -71,39 +60,34 @@ class SendingOperations:
         if not isinstance(data, Mapping):
             raise BadRequest("a rule is a JSON object")
         rule = parse_rule(data, rule_id=new_hex_id(6))
-        self.store.change_send(lambda state: state.rules.append(rule))
+        self.store.add_rule(rule)
         return rule.to_json()
 
     def list_rules(self) -> list[dict[str, Any]]:
         """``GET /mock/rules``: the rules, in the order they are tried."""
-        return self.store.read_send(lambda state: [rule.to_json() for rule in state.rules])
+        return [rule.to_json() for rule in self.store.rules()]
 
     def delete_rule(self, rule_id: str) -> None:
         """``DELETE /mock/rules/<id>``.
 
         :raises NotFound: ``Rule not found``.
         """
-        def remove(state: Any) -> bool:
-            before = len(state.rules)
-            state.rules[:] = [rule for rule in state.rules if rule.id != rule_id]
-            return len(state.rules) < before
-
-        if not self.store.change_send(remove):
+        if not self.store.delete_rules(rule_id):
             raise NotFound("Rule not found")
 
     def clear_rules(self) -> None:
         """``DELETE /mock/rules``: forget every rule."""
-        self.store.change_send(lambda state: state.rules.clear())
+        self.store.delete_rules()
 
     def list_suppressions(self, domain: str, kind: str) -> list[dict[str, Any]]:
         """``GET /v3/<domain>/bounces`` (or ``unsubscribes``, ``complaints``): the list's records."""
         self.check_domain(domain)
-        return self.store.read_send(lambda state: state.suppressions.items(kind, domain))
+        return self.store.suppressions(kind, domain)
 
     def sent_messages(self) -> list[dict[str, Any]]:
         """The outbox: every sent message, oldest first, as stored (one entry per stored copy)."""
         out = []
-        for sent in self.store.read_send(lambda state: list(state.sent)):
+        for sent in self.store.sent():
             for key in sent.storage_keys:
                 message = self.store.get_message(key, self.clock.now())
                 if message is None:

@@ -147,19 +147,17 @@ class DeliveryWorker:
     :param signing_key: the key every attempt is signed with.
     :param schedule: seconds between attempts (after the first) — Mailgun's 10m, 10m, 15m, 30m, 1h, 2h, 4h.
     :param timeout: seconds one attempt may take.
-    :param on_attempt: called (outside any lock) with each finished attempt.
     :param transport: how POSTs are sent (a seam).
     :param threads: how many attempts may be in flight at once.
     """
 
     def __init__(self, clock: Clock, signing_key: str, schedule: Sequence[float], timeout: float,
-                 on_attempt: Callable[[Webhook, DeliveryAttempt], None], transport: Transport | None = None,
-                 threads: int = 4) -> None:
+                 transport: Transport | None = None, threads: int = 4) -> None:
         self.clock = clock
         self.signing_key = signing_key
         self.schedule = tuple(schedule)
         self.timeout = timeout
-        self.on_attempt = on_attempt
+        self._listeners: list[Callable[[Webhook, DeliveryAttempt], None]] = []
         self.transport: Transport = transport or HttpTransport()
         self._heap: list[tuple[float, int, Webhook | _Task]] = []
         self._waiting: dict[str, Webhook] = {}  # submitted, first attempt not yet made
@@ -180,6 +178,10 @@ class DeliveryWorker:
                              for i in range(self._thread_count)]
             for thread in self._threads:
                 thread.start()
+
+    def subscribe(self, listener: Callable[[Webhook, DeliveryAttempt], None]) -> None:
+        """Call ``listener(hook, attempt)`` (outside any lock) after each finished attempt."""
+        self._listeners.append(listener)
 
     def submit(self, hook: Webhook) -> Webhook:
         """Queue a webhook for its first attempt, due now."""
@@ -335,7 +337,8 @@ class DeliveryWorker:
         )
         log.info("webhook %s attempt %d -> %s: %s", hook.kind, hook.attempts, printable(hook.url),
                  status if status is not None else printable(error or ""))
-        self.on_attempt(hook, attempt)
+        for listener in self._listeners:
+            listener(hook, attempt)
         with self._cond:
             if next_retry is not None and not hook.finished:
                 hook.due = next_retry

@@ -28,17 +28,20 @@ class ActionRunner:
     """Carries out what routing decided.
 
     :param base_url: answers the URL storage links are built on (it is known only once the server binds).
+    :param submit: queues a webhook for delivery.
+    :param emit: records an event (and POSTs it to the domain's webhooks).
     """
 
-    def __init__(self, config: Config, clock: Clock, store: Store, base_url: Callable[[], str]) -> None:
+    def __init__(self, config: Config, clock: Clock, store: Store, base_url: Callable[[], str], *,
+                 submit: Callable[[Webhook], Webhook], emit: Callable[[str, dict[str, Any]], None]) -> None:
         self.config = config
         self.clock = clock
         self.store = store
         self.base_url = base_url
-        #: queues a webhook for delivery (the backend wires in its delivery worker).
-        self.submit: Callable[[Webhook], Webhook] = _no_worker
-        #: records an event (the backend wires in its store and domain webhooks).
-        self.emit: Callable[[str, dict[str, Any]], None] = store.add_event
+        #: queues a webhook for delivery.
+        self.submit = submit
+        #: records an event (and POSTs it to the domain's webhooks).
+        self.emit = emit
 
     def run(self, msg: ParsedMessage, plan: RecipientPlan, sender: str, message_id: str) -> dict[str, Any]:
         """Carry out one recipient's planned actions; answers that recipient's part of the inject answer."""
@@ -138,7 +141,3 @@ class ActionRunner:
             new_event_id(), attempt.scheduled_at, delivered=delivered, permanent=attempt.outcome in ("failed", "rejected"),
             recipient=hook.recipient, sender=ctx["sender"], target=hook.url, transport="http",
             message=ctx["message"], routes=ctx["routes"], status=status))
-
-
-def _no_worker(hook: Webhook) -> Webhook:
-    raise RuntimeError("no delivery worker is connected")

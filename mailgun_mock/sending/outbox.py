@@ -87,14 +87,13 @@ class Outbound:
         now = self.clock.now()
         mid = req.mime_message_id or sending.message_id(req.domain, now, new_hex_id(8))
         messages = sending.build_messages(req, mid, now=now)
-        rules = self.store.read_send(lambda state: list(state.rules))
+        rules = self.store.rules()
         planned: list[tuple[sending.OutgoingMessage, ParsedMessage, list[tuple[str, DeliveryPlan]]]] = []
         for outgoing in messages:
             parsed = ParsedMessage(outgoing.raw)
             plans = []
             for rcpt in outgoing.recipients:
-                tags = req.tags
-                hit = self.store.read_send(lambda state: state.suppressions.lookup(req.domain, rcpt, tags=tags))
+                hit = self.store.suppression(req.domain, rcpt, req.tags)
                 plan = plan_delivery(rules, recipient=rcpt, tags=req.tags, headers=parsed, suppression=hit,
                                      retry_schedule=self.config.retry_schedule, sending_domain=req.domain)
                 if plan.reject is not None:
@@ -121,10 +120,10 @@ class Outbound:
                     storage=storage, tags=req.tags, user_variables=variables, test_mode=req.test_mode))
                 if not req.test_mode:  # test mode: accepted, and nothing after it
                     self._schedule(target, plan, start)
-        self.store.change_send(lambda state: state.sent.append(SentMessage(
+        self.store.add_sent(SentMessage(
             message_id=mid, domain=req.domain.lower(), storage_keys=tuple(keys), recipients=req.recipients,
             sender=req.from_, subject=req.subject, tags=req.tags, test_mode=req.test_mode, sent_at=now,
-            deliver_at=start)))
+            deliver_at=start))
         log.info("sent %s from %s to %d recipient(s)%s", printable(mid), printable(req.sender), len(req.recipients),
                  " (test mode)" if req.test_mode else "")
         return {"id": mid, "message": QUEUED}
@@ -161,9 +160,8 @@ class Outbound:
         if step.suppress is not None:
             kind = step.suppress
             tag = "*" if kind == "unsubscribes" else None
-            self.store.change_send(lambda state: state.suppressions.add(
-                kind, target.domain, target.recipient, code=step.code or 550, error=step.description,
-                created_at=now, tag=tag))
+            self.store.add_suppression(kind, target.domain, target.recipient, code=step.code or 550,
+                                       error=step.description, created_at=now, tag=tag)
         if step.kind == "delivered" and self._receives(target):
             self._loopback(target)
 

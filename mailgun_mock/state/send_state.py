@@ -1,7 +1,7 @@
 """What sending adds to the mock's state: domain webhooks, delivery rules, suppressions, the outbox.
 
-Not thread-safe by itself: the :class:`~mailgun_mock.store.Store` holds one and runs every read
-and change of it under its lock (:meth:`Store.read_send`, :meth:`Store.change_send`).
+Not thread-safe by itself: the :class:`~mailgun_mock.state.store.Store` holds one and reads and
+changes it only under its lock, through typed methods (``add_rule``, ``suppression``, ``add_sent``…).
 """
 
 from __future__ import annotations

@@ -52,7 +52,8 @@ from collections.abc import Iterator
 from types import TracebackType
 from typing import Any
 
-from .store import Store, decode_state
+from .codec import decode_state
+from .store import Store
 
 __all__ = ["SNAPSHOT_FORMAT", "SNAPSHOT_VERSION", "SnapshotError", "SnapshotWriter", "load", "save"]
 
@@ -213,7 +214,7 @@ def load(path: _Path) -> dict[str, Any] | None:
     """The state saved in ``path``, decoded and checked, ready for :meth:`Store.restore`.
 
     The returned dict is :meth:`Store.snapshot`'s shape with its records already decoded
-    (:func:`~mailgun_mock.store.decode_state`: routes, messages and attempts as model objects),
+    (:func:`~mailgun_mock.state.codec.decode_state`: routes, messages and attempts as model objects),
     so ``store.restore(load(path))`` decodes every message once.
 
     :returns: ``None`` when there is no file at ``path``.

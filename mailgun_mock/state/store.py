@@ -13,25 +13,24 @@ from __future__ import annotations
 import dataclasses
 import gc
 import logging
-import math
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 from .events import EventLog, events_response
 from ..lang.event_query import EventQuery
 from ..base.records import DeliveryAttempt, Route, StoredMessage
+from ..lang.send_rules import Rule
+from ..base.records import ListKind, SentMessage, SuppressionHit
+from .codec import decode_state
 from .send_state import SendState
 
-__all__ = ["Listener", "Store", "decode_state"]
+__all__ = ["Listener", "Store"]
 
 log = logging.getLogger("mailgun_mock")
 
-T = TypeVar("T")
 Listener = Callable[[int], None]
 """Told the store's new :attr:`~Store.version` after each change, with the store's lock held."""
-
-_STATE_KEYS = ("attempts", "counters", "events", "messages", "routes", "send")
 
 
 class Store:
@@ -230,17 +229,54 @@ class Store:
 
     # -- rules, suppressions, outbox -------------------------------------------------------
 
-    def read_send(self, read: Callable[[SendState], T]) -> T:
-        """Run ``read`` on the sending state under the lock. It must return copies, not live parts."""
+    def add_rule(self, rule: Rule) -> None:
+        """Add a delivery rule; rules are tried in creation order."""
         with self._lock:
-            return read(self._send)
-
-    def change_send(self, change: Callable[[SendState], T]) -> T:
-        """Run ``change`` on the sending state under the lock, then count it as a change."""
-        with self._lock:
-            result = change(self._send)
+            self._send.rules.append(rule)
             self._changed()
-            return result
+
+    def rules(self) -> list[Rule]:
+        """The delivery rules, in the order they are tried."""
+        with self._lock:
+            return list(self._send.rules)
+
+    def delete_rules(self, rule_id: str | None = None) -> int:
+        """Remove the rule ``rule_id`` (every rule when ``None``); answers how many went."""
+        with self._lock:
+            before = len(self._send.rules)
+            self._send.rules[:] = [] if rule_id is None else [r for r in self._send.rules if r.id != rule_id]
+            gone = before - len(self._send.rules)
+            if gone:
+                self._changed()
+            return gone
+
+    def suppression(self, domain: str, address: str, tags: Sequence[str] = ()) -> SuppressionHit | None:
+        """Why a send from ``domain`` to ``address`` (carrying ``tags``) is suppressed, or ``None``."""
+        with self._lock:
+            return self._send.suppressions.lookup(domain, address, tags=tags)
+
+    def add_suppression(self, kind: ListKind, domain: str, address: str, *, code: int, error: str,
+                        created_at: float, tag: str | None = None) -> None:
+        """Put ``address`` on one of ``domain``'s suppression lists."""
+        with self._lock:
+            self._send.suppressions.add(kind, domain, address, code=code, error=error, created_at=created_at, tag=tag)
+            self._changed()
+
+    def suppressions(self, kind: str, domain: str) -> list[dict[str, Any]]:
+        """One of ``domain``'s suppression lists, in the API's shape."""
+        with self._lock:
+            return self._send.suppressions.items(kind, domain)
+
+    def add_sent(self, sent: SentMessage) -> None:
+        """Record a sent message in the outbox."""
+        with self._lock:
+            self._send.sent.append(sent)
+            self._changed()
+
+    def sent(self) -> list[SentMessage]:
+        """The outbox, oldest first."""
+        with self._lock:
+            return list(self._send.sent)
 
     # -- deliveries -----------------------------------------------------------------------
 
@@ -334,72 +370,3 @@ class Store:
             self._attempts = list(state["attempts"])
             self._send = state["send"]
             self._changed()
-
-
-_SECTIONS: dict[str, tuple[type, Callable[[Any], Any], Callable[[Any], str]]] = {
-    "routes": (Route, Route.from_dict, lambda route: f"id {route.id!r}"),
-    "messages": (StoredMessage, StoredMessage.from_dict, lambda message: f"key {message.key!r}"),
-    "attempts": (DeliveryAttempt, DeliveryAttempt.from_dict, lambda attempt: ""),
-}
-
-
-def decode_state(data: Mapping[str, Any]) -> dict[str, Any]:
-    """A :meth:`Store.snapshot` dict with its records decoded (routes, messages and attempts as
-    model objects) and everything checked, ready for :meth:`Store.restore`.
-
-    Records that are model objects already are taken as they are, so decoding twice is cheap.
-
-    :raises ValueError: naming the section and item that doesn't deserialise, and why.
-    """
-    if not isinstance(data, Mapping):
-        raise ValueError(f"state: expected an object, got {type(data).__name__}")
-    if sorted(map(str, data)) != sorted(_STATE_KEYS):
-        found = ", ".join(sorted(map(str, data))) or "none"
-        raise ValueError(f"state: expected the sections {', '.join(_STATE_KEYS)}, got {found}")
-    decoded: dict[str, Any] = {}
-    for section, (cls, from_dict, identity) in _SECTIONS.items():
-        items = data[section]
-        if not isinstance(items, list):
-            raise ValueError(f"state: {section!r} must be a list")
-        records: list[Any] = []
-        seen: set[str] = set()
-        for number, item in enumerate(items):
-            try:
-                record = item if isinstance(item, cls) else from_dict(item)
-            except ValueError as exc:
-                raise ValueError(f"state: {section}[{number}]: {exc}") from None
-            key = identity(record)
-            if key and key in seen:
-                raise ValueError(f"state: {section}[{number}]: {key} appears twice")
-            seen.add(key)
-            records.append(record)
-        decoded[section] = records
-    events = data["events"]
-    if not isinstance(events, Mapping):
-        raise ValueError("state: 'events' must be an object mapping each domain to its events")
-    for domain, items in events.items():
-        if not isinstance(domain, str) or not isinstance(items, list):
-            raise ValueError(f"state: events: {domain!r} must map a domain to a list of events")
-        for number, event in enumerate(items):
-            stamp = event.get("timestamp") if isinstance(event, dict) else None
-            if not _finite(stamp):
-                raise ValueError(f"state: events[{domain!r}][{number}]: expected an object with a finite "
-                                 f"numeric 'timestamp', got {str(event)[:60]}")
-    decoded["events"] = dict(events)
-    counters = data["counters"]
-    next_seq = counters.get("route_seq") if isinstance(counters, Mapping) else None
-    if not isinstance(next_seq, int) or isinstance(next_seq, bool) or next_seq < 0:
-        raise ValueError(f"state: counters: 'route_seq' must be a non-negative integer, got {next_seq!r}")
-    decoded["counters"] = {"route_seq": next_seq}
-    send = data["send"]
-    decoded["send"] = send if isinstance(send, SendState) else SendState.from_dict(send)
-    return decoded
-
-
-def _finite(value: object) -> bool:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        return False
-    try:
-        return math.isfinite(value)
-    except OverflowError:  # an int too large for a float
-        return False

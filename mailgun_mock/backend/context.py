@@ -1,0 +1,92 @@
+"""What every part of the backend shares: configuration, clock, store, delivery, and the checks
+each resource repeats (the domain exists, the stored message exists).
+
+:class:`Context` builds and wires the collaborators once; each resource's operations (routes,
+inbound, stored messages and events, webhooks, sending) are a subclass of it, and
+:class:`~.core.Backend` is all of them together.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from ..base.clock import Clock
+from ..base.config import Config
+from ..base.errors import NotFound
+from ..base.ids import ObjectIds
+from ..base.logtext import printable
+from ..base.records import StoredMessage
+from ..delivery.domain_webhooks import DomainWebhooks
+from ..delivery.worker import DeliveryWorker, Transport
+from ..inbound.run import ActionRunner
+from ..state.store import Store
+
+__all__ = ["Context"]
+
+log = logging.getLogger("mailgun_mock")
+_DOMAIN = re.compile(r"[\w-]+(\.[\w-]+)*\.?")  # a host name (IDN letters allowed), as in envelope addresses
+
+
+class Context:
+    """The backend's collaborators, built and wired in one place.
+
+    :param config: the configuration.
+    :param clock: the mock's clock (real time unless advanced).
+    :param ids: the route id generator (a seam for deterministic ids).
+    :param store: where state lives.
+    :param transport: how webhooks are POSTed (a seam; real HTTP by default).
+    """
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        clock: Clock | None = None,
+        ids: ObjectIds | None = None,
+        store: Store | None = None,
+        transport: Transport | None = None,
+    ) -> None:
+        self.config = config or Config()
+        self.clock = clock or Clock()
+        self.ids = ids or ObjectIds()
+        self.store = store or Store(self.config.max_stored_messages, self.config.max_events)
+        #: The server's own URL, set by the server once bound; storage URLs are built on it.
+        self.server_url = ""
+        self.delivery = DeliveryWorker(self.clock, self.config.signing_key, self.config.retry_schedule,
+                                       self.config.delivery_timeout, transport=transport)
+        self.webhooks = DomainWebhooks(self.store, self.delivery.submit)
+        self.runner = ActionRunner(self.config, self.clock, self.store, lambda: self.base_url,
+                                   submit=self.delivery.submit, emit=self.emit)
+        # Attempts log events that may go to domain webhooks, which the worker delivers: the one
+        # cycle in the wiring, closed by subscribing once everything exists.
+        self.delivery.subscribe(self.runner.record_attempt)
+        #: unexpected exceptions (bugs) raised while serving requests or delivering webhooks.
+        self.errors: list[BaseException] = self.delivery.errors
+
+    @property
+    def base_url(self) -> str:
+        """Where clients reach the mock: ``public_url`` if configured, else the server's URL."""
+        return self.config.public_url or self.server_url or "http://localhost"
+
+    def emit(self, domain: str, event: dict[str, Any]) -> None:
+        """Record an event and POST it to the domain's webhooks registered for its type."""
+        self.store.add_event(domain, event)
+        self.webhooks.dispatch(domain, event)
+
+    def check_domain(self, domain: str) -> None:
+        """:raises NotFound: ``Domain not found: <domain>`` for a name that is not a domain, or one
+            outside ``--domain`` when that restricts."""
+        if not _DOMAIN.fullmatch(domain) or not self.config.serves(domain):
+            raise NotFound(f"Domain not found: {printable(domain, 100)}")
+
+    def get_stored_message(self, domain: str, key: str) -> StoredMessage:
+        """The stored message, unless unknown, deleted or past retention.
+
+        :raises NotFound: ``Message not found``.
+        """
+        self.check_domain(domain)
+        message = self.store.get_message(key, self.clock.now())
+        if message is None or message.domain != domain.lower():
+            raise NotFound("Message not found")
+        return message
