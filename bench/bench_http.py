@@ -148,14 +148,14 @@ def client_process() -> Iterator[Client]:
 def mock_beside_bare() -> Iterator[tuple[Any, str]]:
     """The mock's app and a bare Flask endpoint, on one server of the mock's own class.
 
-    One ``_Server`` (werkzeug's threaded server, as ``MailgunMock.start`` binds it) serves a
+    One ``WsgiServer`` (werkzeug's threaded server, as ``MailgunMock.start`` binds it) serves a
     two-line WSGI switch: ``/bare`` goes to a Flask app whose one view reads the body and answers
     "ok"; everything else goes to the mock's app. Both sides pay the switch.
     """
     from flask import Flask, request
 
     from mailgun_mock import MailgunMock
-    from mailgun_mock.edges.server import _Server
+    from mailgun_mock.edges.wsgi_server import WsgiServer
 
     mock = MailgunMock()
     bare = Flask("bare")
@@ -169,7 +169,7 @@ def mock_beside_bare() -> Iterator[tuple[Any, str]]:
         target = bare if environ.get("PATH_INFO") == "/bare" else mock.app
         return target(environ, start_response)
 
-    server = _Server.bind("127.0.0.1", 0, app)
+    server = WsgiServer.bind("127.0.0.1", 0, app)
     thread = threading.Thread(target=server.serve_until_stopped, name="bench-http", daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.port}"

@@ -14,10 +14,9 @@ import threading
 import time
 
 from mailgun_mock import MailgunMock
-
-from mailgun_mock.state import snapshot
 from mailgun_mock.base.records import StoredMessage
 from mailgun_mock.edges.smtp import SmtpListener
+from mailgun_mock.state import snapshot
 from mailgun_mock.state.store import Store
 
 RAW = (pathlib.Path(__file__).resolve().parent.parent / "fixtures" / "reply-outlook.eml").read_bytes()

@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import requests
 
-from mailgun_mock.http.app import create_app
 from mailgun_mock.backend.core import Backend
 from mailgun_mock.base.config import Config
 from mailgun_mock.edges.server import MailgunMock
+from mailgun_mock.http.app import create_app
 
 pytest_plugins = ["pytester"]
 

@@ -6,10 +6,10 @@ import base64
 
 import pytest
 
-from mailgun_mock.http.api.mock import PUBLIC_ENDPOINTS
-from mailgun_mock.http.app import create_app
 from mailgun_mock.backend.core import Backend
 from mailgun_mock.base.config import Config
+from mailgun_mock.http.api.mock import PUBLIC_ENDPOINTS
+from mailgun_mock.http.app import create_app
 from tests.conftest import Api
 
 

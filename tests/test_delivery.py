@@ -7,7 +7,7 @@ import urllib.parse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mailgun_mock.delivery.worker import encode_form, quote_plus
+from mailgun_mock.wire.form import encode_form, quote_plus
 
 
 @given(st.one_of(st.text(), st.binary()))

@@ -9,6 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mailgun_mock.base.errors import BadRequest
+from mailgun_mock.base.ids import new_event_id
 from mailgun_mock.lang.event_query import (
     FILTER_FIELDS,
     INDEXED_FIELDS,
@@ -17,8 +19,6 @@ from mailgun_mock.lang.event_query import (
     is_number,
     parse_event_query,
 )
-from mailgun_mock.base.ids import new_event_id
-from mailgun_mock.base.errors import BadRequest
 
 NOW = 1_700_000_000.0
 DOMAIN = "mg.example.com"

@@ -12,13 +12,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mailgun_mock.lang import event_query as event_filters
-
-from mailgun_mock.state import events
-from mailgun_mock.lang.event_query import EventQuery, LIMIT_MAX
-from mailgun_mock.state.events import EventLog, PageState, decode_page_token, encode_page_token, events_response
-from mailgun_mock.base.ids import new_event_id
 from mailgun_mock.base.errors import BadRequest
+from mailgun_mock.base.ids import new_event_id
+from mailgun_mock.lang import event_query as event_filters
+from mailgun_mock.lang.event_query import LIMIT_MAX, EventQuery
+from mailgun_mock.state import events
+from mailgun_mock.state.events import EventLog, PageState, decode_page_token, encode_page_token, events_response
 from tests.test_event_filters import DOMAIN, NOW, make_event, query
 
 BASE = "http://127.0.0.1:5000"

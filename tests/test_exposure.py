@@ -22,10 +22,10 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from mailgun_mock import MailgunMock
-from mailgun_mock.http.api.mock import PUBLIC_ENDPOINTS
-from mailgun_mock.http.app import create_app
 from mailgun_mock.backend.core import Backend
 from mailgun_mock.base.config import Config
+from mailgun_mock.http.api.mock import PUBLIC_ENDPOINTS
+from mailgun_mock.http.app import create_app
 from tests.conftest import Api
 from tests.test_app import ENDPOINTS
 

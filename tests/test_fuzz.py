@@ -15,13 +15,13 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from mailgun_mock.http.app import create_app
 from mailgun_mock.backend.core import Backend
 from mailgun_mock.base.config import Config
-from mailgun_mock.lang.event_query import FILTER_FIELDS
 from mailgun_mock.base.errors import ExpressionError
-from mailgun_mock.lang.filters import Filter, MatchContext, MatchResult, parse_filter
+from mailgun_mock.http.app import create_app
 from mailgun_mock.lang.actions import parse_action
+from mailgun_mock.lang.event_query import FILTER_FIELDS
+from mailgun_mock.lang.filters import Filter, MatchContext, MatchResult, parse_filter
 
 FIXTURES = sorted((pathlib.Path(__file__).resolve().parent.parent / "fixtures").glob("*.eml"))
 SEEDS = [path.read_bytes() for path in FIXTURES]

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from mailgun_mock.mail.headers import decode_bytes, decode_header_value, split_address_list, split_head
 
-
 # --- decode_header_value -------------------------------------------------------------------------
 
 def test_decode_header_value_utf8_base64() -> None:

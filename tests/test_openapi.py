@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from mailgun_mock.http.app import create_app
 from mailgun_mock.backend.core import Backend
 from mailgun_mock.base.config import Config
+from mailgun_mock.http.app import create_app
 from mailgun_mock.http.openapi import openapi_document
 from tests.conftest import Api
 
@@ -126,10 +126,10 @@ def test_openapi_v2_mirrors_v3_and_ids_are_unique() -> None:
 
 def test_openapi_enumerations_match_the_mock() -> None:
     """The webhook names, rule outcomes and suppression lists the document enumerates are the mock's own."""
+    from mailgun_mock.delivery.domain_webhooks import WEBHOOK_NAMES
     from mailgun_mock.http import openapi_schemas
     from mailgun_mock.http.api.sending import SUPPRESSION_LISTS
     from mailgun_mock.lang.send_rules import OUTCOMES
-    from mailgun_mock.delivery.domain_webhooks import WEBHOOK_NAMES
 
     assert openapi_schemas.WEBHOOK_NAMES == WEBHOOK_NAMES
     assert openapi_schemas.OUTCOMES == OUTCOMES

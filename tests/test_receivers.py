@@ -39,14 +39,13 @@ if not settings.configured:
     )
     django.setup()
 
-from django.http import HttpResponse  # noqa: E402  (Django settings must be configured first)
-from django.test import Client, RequestFactory, override_settings  # noqa: E402
-from django.urls import include, path  # noqa: E402
-
 from anymail.exceptions import AnymailConfigurationError, AnymailWebhookValidationFailure  # noqa: E402
 from anymail.inbound import AnymailInboundMessage  # noqa: E402
 from anymail.signals import AnymailInboundEvent, inbound  # noqa: E402
 from anymail.webhooks.mailgun import MailgunInboundWebhookView  # noqa: E402
+from django.http import HttpResponse  # noqa: E402  (Django settings must be configured first)
+from django.test import Client, RequestFactory, override_settings  # noqa: E402
+from django.urls import include, path  # noqa: E402
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

@@ -16,7 +16,6 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request
 
 from mailgun_mock import MailgunMock
-
 from mailgun_mock.edges import replay
 
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent / "fixtures"

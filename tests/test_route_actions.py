@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 
 from mailgun_mock.base.errors import ExpressionError
-from mailgun_mock.lang.filters import MatchContext, parse_filter
 from mailgun_mock.lang.actions import Action, is_url, parse_action
-
+from mailgun_mock.lang.filters import MatchContext, parse_filter
 
 # (action, kind, destinations, notify)
 VALID_ACTIONS = [

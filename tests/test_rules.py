@@ -12,9 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mailgun_mock.base.errors import BadRequest
+from mailgun_mock.base.records import SuppressionHit
 from mailgun_mock.lang.filters import NO_HEADERS
 from mailgun_mock.lang.send_rules import DeliveryPlan, Rule, Step, parse_rule, plan_delivery
-from mailgun_mock.base.records import SuppressionHit
 from mailgun_mock.state.suppressions import Suppressions, rfc2822
 
 SCHEDULE = (600.0, 600.0, 900.0)

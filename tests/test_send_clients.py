@@ -35,13 +35,12 @@ if not settings.configured:
     )
     django.setup()
 
-from django.http import HttpResponse  # noqa: E402  (Django settings must be configured first)
-from django.test import RequestFactory, override_settings  # noqa: E402
-
 from anymail.exceptions import AnymailRequestsAPIError, AnymailWebhookValidationFailure  # noqa: E402
 from anymail.message import AnymailMessage  # noqa: E402
 from anymail.signals import AnymailTrackingEvent, tracking  # noqa: E402
 from anymail.webhooks.mailgun import MailgunTrackingWebhookView  # noqa: E402
+from django.http import HttpResponse  # noqa: E402  (Django settings must be configured first)
+from django.test import RequestFactory, override_settings  # noqa: E402
 
 DOMAIN = "example.com"
 TRACKING = "/anymail/mailgun/tracking/"  # the URL anymail.urls gives the Mailgun tracking view

@@ -13,7 +13,13 @@ from werkzeug.datastructures import MultiDict
 from mailgun_mock.base.errors import BadRequest, PayloadTooLarge
 from mailgun_mock.mail.parse import ParsedMessage
 from mailgun_mock.sending.form import (
-    MAX_TAGS, SendRequest, build_messages, message_id, mime_content_type_error, parse_send, parse_send_mime,
+    MAX_TAGS,
+    SendRequest,
+    build_messages,
+    message_id,
+    mime_content_type_error,
+    parse_send,
+    parse_send_mime,
 )
 
 DOMAIN = "mg.example.com"

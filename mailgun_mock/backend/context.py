@@ -19,7 +19,8 @@ from ..base.ids import ObjectIds
 from ..base.logtext import printable
 from ..base.records import StoredMessage
 from ..delivery.domain_webhooks import DomainWebhooks
-from ..delivery.worker import DeliveryWorker, Transport
+from ..delivery.transport import Transport
+from ..delivery.worker import DeliveryWorker
 from ..inbound.run import ActionRunner
 from ..state.store import Store
 

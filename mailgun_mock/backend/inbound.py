@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..base.addresses import domain_of
 from ..base.errors import BadRequest, PayloadTooLarge
 from ..base.ids import new_hex_id
 from ..base.records import DeliveryAttempt
@@ -47,7 +48,7 @@ class InboundOperations(Context):
         for rcpt in rcpts:
             if not ADDRESS.fullmatch(rcpt):
                 raise BadRequest(f"recipient {rcpt[:100]!r} is not an email address")
-            host = rcpt.rpartition("@")[2]
+            host = domain_of(rcpt)
             if not self.config.serves(host):
                 raise BadRequest(f"Domain not found: {host} (the mock serves {', '.join(self.config.domains)})")
         envelope_sender = sender.strip() if sender is not None else next(iter(msg.addresses("From")), "")

@@ -9,7 +9,7 @@ from typing import Any
 from ..base.errors import NotFound
 from ..lang.event_query import EventQuery, parse_event_query
 from ..mail.parse import ParsedMessage
-from ..wire import payloads
+from ..wire import message_fields
 from .context import Context
 
 __all__ = ["MessageOperations"]
@@ -23,8 +23,8 @@ class MessageOperations(Context):
         stored = self.get_stored_message(domain, key)
         msg = ParsedMessage(stored.raw)
         if raw_mime:
-            return payloads.stored_mime_json(msg, stored.recipients, stored.sender)
-        return payloads.stored_json(msg, stored.recipients, stored.sender, stored.storage_url(self.base_url))
+            return message_fields.stored_mime_json(msg, stored.recipients, stored.sender)
+        return message_fields.stored_json(msg, stored.recipients, stored.sender, stored.storage_url(self.base_url))
 
     def get_attachment(self, domain: str, key: str, index: str) -> tuple[bytes, str, str]:
         """``GET …/attachments/<n>``: the bytes, content type and filename of attachment ``n`` (from 0).

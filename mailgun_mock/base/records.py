@@ -11,8 +11,8 @@ import base64
 import dataclasses
 from collections.abc import Callable, Mapping
 from email.utils import formatdate
-from urllib.parse import quote
 from typing import Any, Literal
+from urllib.parse import quote
 
 from .logtext import shorten
 

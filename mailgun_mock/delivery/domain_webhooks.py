@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .worker import Webhook
-from ..base.ids import new_hex_id
 from ..base.errors import BadRequest, NotFound
+from ..base.ids import new_hex_id
 from ..lang.actions import is_url
 from ..state.store import Store
+from .worker import Webhook
 
 __all__ = ["DomainWebhooks", "WEBHOOK_NAMES", "webhook_name"]
 

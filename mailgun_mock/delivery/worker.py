@@ -10,107 +10,24 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-import json
 import itertools
+import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
-from urllib.parse import unquote
-
-from urllib3.filepost import encode_multipart_formdata
+from typing import Any
 
 from ..base.clock import Clock
 from ..base.logtext import printable
 from ..base.records import DeliveryAttempt
+from ..wire.form import FieldValue, FilePart, encode_form
 from ..wire.signing import signature_fields
+from .transport import HttpTransport, Transport
 
-__all__ = ["DeliveryWorker", "HttpTransport", "Transport", "Webhook", "encode_form", "quote_plus"]
+__all__ = ["DeliveryWorker", "Webhook"]
 
 log = logging.getLogger("mailgun_mock.delivery")
-
-FieldValue = str | bytes
-#: (form field name, filename, content, content type)
-FilePart = tuple[str, str, bytes, str]
-
-
-_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
-# Byte (as a latin-1 character) -> its form encoding; str.translate applies it in C.
-_FORM_TABLE = {byte: "+" if byte == 32 else chr(byte) if byte in _SAFE else f"%{byte:02X}" for byte in range(256)}
-
-
-def quote_plus(value: FieldValue) -> bytes:
-    """``urllib.parse.quote_plus`` for form values, as bytes. The stdlib quotes byte by byte in
-    Python; a translation table does it in C, which matters on a webhook's 10-20 KB of text."""
-    data = value.encode("utf-8") if isinstance(value, str) else value
-    return data.decode("latin-1").translate(_FORM_TABLE).encode("ascii")
-
-
-def encode_form(fields: Sequence[tuple[str, FieldValue]], files: Sequence[FilePart] = (), *,
-                multipart: bool = False) -> tuple[bytes, str]:
-    """Encode a POST body as Mailgun does: urlencoded unless there are files (or ``multipart``)."""
-    if not files and not multipart:
-        body = b"&".join(quote_plus(name) + b"=" + quote_plus(value) for name, value in fields)
-        return body, "application/x-www-form-urlencoded"
-    parts: list[tuple[str, FieldValue | tuple[str, bytes, str]]] = list(fields)
-    parts.extend((name, (filename, content, ctype)) for name, filename, content, ctype in files)
-    body, content_type = encode_multipart_formdata(parts)
-    return body, content_type
-
-
-class Transport(Protocol):
-    """Sends one POST; answers the status code or raises ``OSError``/``TimeoutError`` on no answer."""
-
-    def post(self, url: str, body: bytes, content_type: str, timeout: float) -> int: ...
-
-
-class HttpTransport:
-    """The real transport: one ``urllib3`` connection pool shared by the worker threads.
-
-    urllib3 directly rather than ``requests`` on top of it: a webhook is one POST with a ready body,
-    and requests' session machinery cost ~0.3 ms of the ~1.4 ms a local POST takes. No redirects
-    are followed, no proxy from the environment is used, and urllib3 itself does no retries
-    (the delivery schedule does).
-    """
-
-    def __init__(self) -> None:
-        import urllib3
-
-        self._pool = urllib3.PoolManager(num_pools=32, maxsize=8, retries=False)
-
-    def post(self, url: str, body: bytes, content_type: str, timeout: float) -> int:
-        import urllib3
-
-        headers = {"Content-Type": content_type, "User-Agent": "mailgun-mock"}
-        try:
-            parts = urllib3.util.parse_url(url)
-            if parts.auth:  # https://user:pass@host/… : Mailgun sends those as Basic auth (anymail relies on it)
-                user, _, password = parts.auth.partition(":")
-                headers.update(urllib3.util.make_headers(basic_auth=f"{unquote(user)}:{unquote(password)}"))
-                url = parts._replace(auth=None).url
-            response = self._pool.request("POST", url, body=body, redirect=False, retries=False, headers=headers,
-                                          timeout=urllib3.Timeout(connect=timeout, read=timeout))
-        except urllib3.exceptions.TimeoutError as exc:
-            raise TimeoutError(f"timed out after {timeout:g} s") from exc
-        except urllib3.exceptions.HTTPError as exc:
-            raise OSError(_reason(exc)) from exc
-        except ValueError as exc:  # e.g. a URL urllib3 cannot parse
-            raise OSError(f"cannot post to this URL: {exc}") from exc
-        return int(response.status)
-
-
-def _reason(exc: BaseException) -> str:
-    # urllib3 nests the useful text (e.g. "Connection refused") a cause or two deep.
-    text = str(exc)
-    while True:
-        if "refused" in str(exc).lower():
-            return "connection refused"
-        nested = exc.__cause__ or exc.__context__ or getattr(exc, "reason", None)
-        if not isinstance(nested, BaseException) or nested is exc:
-            return text[:300]
-        exc = nested
-
 
 @dataclasses.dataclass(eq=False)
 class Webhook:

@@ -11,8 +11,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from . import replay
 from ..base.config import Config, ConfigError, parse_schedule
+from . import replay
 
 __all__ = ["main"]
 

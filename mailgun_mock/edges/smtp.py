@@ -36,13 +36,14 @@ import socket
 import threading
 import weakref
 from concurrent.futures import Future
-from types import TracebackType
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from ..backend.core import Backend
+from ..base.addresses import domain_of
 from ..base.errors import BadRequest, PayloadTooLarge
 from ..base.logtext import printable
+from .service import Service
 
 __all__ = ["SmtpListener"]
 
@@ -96,7 +97,7 @@ class _Handler:
                           rcpt_options: list[str]) -> str:
         if not _is_routable(address):
             return f"501 5.1.3 <{printable(address)}>: not an email address"
-        if not self.backend.config.serves(address.rpartition("@")[2]):
+        if not self.backend.config.serves(domain_of(address)):
             return f"550 5.1.1 <{printable(address)}>: domain not served by this mock"
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
@@ -136,7 +137,7 @@ class _Handler:
         return "451 4.3.0 Internal error in the mock, see its log; try again later"
 
 
-class SmtpListener:
+class SmtpListener(Service):
     """An SMTP server on a background thread that routes every message it receives.
 
     ::
@@ -151,6 +152,7 @@ class SmtpListener:
     """
 
     def __init__(self, backend: Backend, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__()
         self.backend = backend
         self.host = host
         self.requested_port = port
@@ -158,22 +160,13 @@ class SmtpListener:
         # Computed once: aiosmtpd would otherwise call socket.getfqdn() (a DNS lookup) per connection.
         self._hostname = socket.gethostname() or "mailgun-mock"
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
         self._server: asyncio.AbstractServer | None = None
         self._port = 0
         self._sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
 
-    # -- lifecycle ------------------------------------------------------------------------
+    # -- lifecycle (Service: start, stop, the context manager, running, port) ---------------
 
-    def start(self) -> SmtpListener:
-        """Bind (in the caller's thread, so a busy port raises ``OSError`` here) and serve on a
-        daemon thread.
-
-        :raises OSError: when the address cannot be bound.
-        :raises RuntimeError: when already running.
-        """
-        if self._loop is not None:
-            raise RuntimeError("this SmtpListener is already running")
+    def _serve(self) -> threading.Thread:
         sock = _bind(self.host, self.requested_port)
         port = int(sock.getsockname()[1])
         loop = asyncio.new_event_loop()
@@ -188,16 +181,13 @@ class SmtpListener:
             thread.join()
             loop.close()
             raise
-        self._loop, self._thread, self._port = loop, thread, port
+        self._loop, self._port = loop, port
         log.info("SMTP listening on %s port %d", self.host, port)
-        return self
+        return thread
 
-    def stop(self) -> None:
-        """Stop listening, close every client connection and the event loop. Safe to call twice."""
-        loop, thread = self._loop, self._thread
-        if loop is None or thread is None:
-            return
-        self._loop = self._thread = None
+    def _halt(self, thread: threading.Thread) -> None:
+        loop, self._loop = self._loop, None
+        assert loop is not None
         try:
             asyncio.run_coroutine_threadsafe(self._close(), loop).result(_TIMEOUT)
         finally:
@@ -207,27 +197,7 @@ class SmtpListener:
             self._server = None
             log.info("SMTP listener on port %d stopped", self._port)
 
-    def __enter__(self) -> SmtpListener:
-        return self.start()
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    @property
-    def running(self) -> bool:
-        """Whether the listener is serving."""
-        return self._loop is not None
-
-    @property
-    def port(self) -> int:
-        """The bound port (the free one picked when ``port=0``).
-
-        :raises RuntimeError: before :meth:`start`.
-        """
-        if self._loop is None:
-            raise RuntimeError("the SMTP listener is not running: call start() first")
+    def _bound_port(self) -> int:
         return self._port
 
     # -- on the event loop thread ---------------------------------------------------------

@@ -11,9 +11,9 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
+from ..base.records import Route
 from ..lang.actions import Action, parse_action
 from ..lang.filters import HeaderSource, MatchContext, MatchResult, parse_filter
-from ..base.records import Route
 
 __all__ = ["RecipientPlan", "RouteOutcome", "plan_recipient"]
 

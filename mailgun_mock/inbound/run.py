@@ -9,17 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..base.ids import new_hex_id, new_storage_key
-from ..wire import payloads
+from ..base.addresses import domain_of
 from ..base.clock import Clock
 from ..base.config import Config
+from ..base.ids import new_event_id, new_hex_id, new_storage_key
+from ..base.records import DeliveryAttempt, StoredMessage
 from ..delivery.worker import Webhook
-from ..base.ids import new_event_id
 from ..lang.actions import is_url
 from ..mail.parse import ParsedMessage
-from ..base.records import DeliveryAttempt, StoredMessage
-from .plan import RecipientPlan
 from ..state.store import Store
+from ..wire import event_bodies, message_fields
+from .plan import RecipientPlan
 
 __all__ = ["ActionRunner"]
 
@@ -47,11 +47,11 @@ class ActionRunner:
         """Carry out one recipient's planned actions; answers that recipient's part of the inject answer."""
         now = self.clock.now()
         rcpt = plan.recipient
-        domain = rcpt.rpartition("@")[2].lower() or "unknown"
-        refs = payloads.route_refs([(r.id, r.expression) for r in plan.matched], rcpt)
+        domain = domain_of(rcpt).lower() or "unknown"
+        refs = event_bodies.route_refs([(r.id, r.expression) for r in plan.matched], rcpt)
         taken: list[dict[str, Any]] = []
         stored: StoredMessage | None = None
-        event_message = payloads.event_message(msg) if plan.matched else {}
+        event_message = event_bodies.event_message(msg) if plan.matched else {}
         for route, action in plan.actions:
             if action.kind == "store":
                 if stored is None:
@@ -59,15 +59,15 @@ class ActionRunner:
                 url = stored.storage_url(self.base_url())
                 taken.append({"route": route.id, "action": "store", "storage": {"key": stored.key, "url": url}})
                 if action.notify:
-                    fields = payloads.notify_fields(msg, rcpt, sender, domain, url)
+                    fields = message_fields.notify_fields(msg, rcpt, sender, domain, url)
                     hook = self._webhook("notify", action.notify, rcpt, message_id, fields, [], sender,
                                          event_message, refs, multipart=bool(msg.attachments))
                     taken.append({"route": route.id, "action": "notify", "url": action.notify, "delivery": hook.id})
                 continue
             for dest in action.destinations:
                 if is_url(dest):
-                    fields, files = payloads.forward_fields(msg, rcpt, sender, dest)
-                    kind = "forward-mime" if payloads.is_mime_url(dest) else "forward"
+                    fields, files = message_fields.forward_fields(msg, rcpt, sender, dest)
+                    kind = "forward-mime" if message_fields.is_mime_url(dest) else "forward"
                     hook = self._webhook(kind, dest, rcpt, message_id, fields, files, sender, event_message, refs)
                     taken.append({"route": route.id, "action": kind, "url": dest, "delivery": hook.id})
                 else:
@@ -76,11 +76,11 @@ class ActionRunner:
                                   "storage": {"key": copy.key, "url": copy.storage_url(self.base_url())}})
         storage = {"key": stored.key, "url": stored.storage_url(self.base_url())} if stored else None
         if plan.matched:
-            self.emit(domain, payloads.accepted_event(new_event_id(), now, event_message, rcpt, sender,
+            self.emit(domain, event_bodies.accepted_event(new_event_id(), now, event_message, rcpt, sender,
                                                                  refs, storage))
         if stored is not None and storage is not None:
-            self.emit(domain, payloads.stored_event(new_event_id(), now,
-                                                               payloads.event_message(msg, [rcpt]), storage))
+            self.emit(domain, event_bodies.stored_event(new_event_id(), now,
+                                                               event_bodies.event_message(msg, [rcpt]), storage))
         return {
             "recipient": rcpt,
             "matched": [r.id for r in plan.matched],
@@ -104,10 +104,10 @@ class ActionRunner:
         # and shown as accepted then delivered, as Mailgun's own relay would log it.
         copy = self._store(msg, domain, (address,), sender, message_id, now)
         storage = {"key": copy.key, "url": copy.storage_url(self.base_url())}
-        block = payloads.event_message(msg)
-        self.emit(domain, payloads.accepted_event(new_event_id(), now, block, address, sender, refs, storage))
+        block = event_bodies.event_message(msg)
+        self.emit(domain, event_bodies.accepted_event(new_event_id(), now, block, address, sender, refs, storage))
         status = {"code": 250, "message": "OK", "attempt-no": 1, "description": "", "session-seconds": 0.0}
-        self.emit(domain, payloads.delivery_event(
+        self.emit(domain, event_bodies.delivery_event(
             new_event_id(), now, delivered=True, permanent=False, recipient=address, sender=sender,
             target=address, transport="smtp", message=block, routes=refs, status=status))
         return copy
@@ -136,8 +136,8 @@ class ActionRunner:
         if attempt.next_retry is not None:
             status["retry-seconds"] = int(attempt.next_retry - attempt.scheduled_at)
         ctx = hook.context
-        domain = hook.recipient.rpartition("@")[2].lower() or "unknown"
-        self.emit(domain, payloads.delivery_event(
+        domain = domain_of(hook.recipient).lower() or "unknown"
+        self.emit(domain, event_bodies.delivery_event(
             new_event_id(), attempt.scheduled_at, delivered=delivered, permanent=attempt.outcome in ("failed", "rejected"),
             recipient=hook.recipient, sender=ctx["sender"], target=hook.url, transport="http",
             message=ctx["message"], routes=ctx["routes"], status=status))

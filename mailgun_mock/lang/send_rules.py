@@ -25,6 +25,7 @@ from typing import Any, Literal
 
 import regex
 
+from ..base.addresses import domain_of
 from ..base.errors import BadRequest
 from ..base.logtext import shorten
 from ..base.records import ListKind, SuppressionHit
@@ -101,7 +102,7 @@ class Rule:
         if self.recipient is not None:
             yield _search("recipient", self.recipient, regex.IGNORECASE, [recipient], timeout)
         if self.domain is not None:
-            yield _search("domain", self.domain, regex.IGNORECASE, [recipient.rpartition("@")[2]], timeout)
+            yield _search("domain", self.domain, regex.IGNORECASE, [domain_of(recipient)], timeout)
         if self.tag is not None:
             found = self.tag.casefold() in {t.casefold() for t in tags}
             yield found, f"tag {self.tag!r} {'present' if found else 'absent'}"
@@ -320,7 +321,7 @@ def plan_delivery(rules: Sequence[Rule], *, recipient: str, tags: Sequence[str],
             break
     if rule is not None and rule.outcome[0] == "reject":
         assert rule.status is not None
-        domain = sending_domain or recipient.rpartition("@")[2]
+        domain = sending_domain or domain_of(recipient)
         message = rule.message
         if message is None:
             message = f"Domain {domain} is not allowed to send: rejected by a mock rule"

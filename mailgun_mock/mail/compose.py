@@ -10,6 +10,7 @@ from email import policy
 from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 
+from ..base.addresses import domain_of
 from .headers import parse_addresses
 
 __all__ = ["build_message"]
@@ -88,7 +89,7 @@ def build_message(
     if "date" not in names:
         put("Date", email.utils.format_datetime(datetime.now(timezone.utc)))
     if "message-id" not in names:
-        domain = email.utils.parseaddr(from_)[1].rpartition("@")[2]
+        domain = domain_of(email.utils.parseaddr(from_)[1])
         domain = domain if _DOMAIN.fullmatch(domain) else "mailgun-mock.invalid"
         put("Message-Id", email.utils.make_msgid(domain=domain))
     for name, value in extra:

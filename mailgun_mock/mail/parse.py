@@ -17,7 +17,13 @@ from email.message import Message
 from functools import cached_property
 
 from .headers import (
-    ADDRESS_HEADERS, decode_base64, decode_bytes, decode_header_value, parse_addresses, split_head, unfold,
+    ADDRESS_HEADERS,
+    decode_base64,
+    decode_bytes,
+    decode_header_value,
+    parse_addresses,
+    split_head,
+    unfold,
 )
 from .html_text import html_to_text
 from .quotes import strip_html, strip_text

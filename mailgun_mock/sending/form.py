@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Protocol, Union
 
-from ..mail.compose import build_message
 from ..base.errors import BadRequest, PayloadTooLarge
+from ..mail.compose import build_message
 from ..mail.headers import decode_header_value, parse_addresses, split_address_list, split_head, unfold
 
 __all__ = [

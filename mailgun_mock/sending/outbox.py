@@ -14,18 +14,18 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..base.ids import new_hex_id, new_storage_key
-from ..wire import payloads
-from . import form as sending
+from ..base.addresses import domain_of
 from ..base.clock import Clock
 from ..base.config import Config
-from ..base.ids import new_event_id
 from ..base.errors import BadRequest, MailgunMockError
+from ..base.ids import new_event_id, new_hex_id, new_storage_key
 from ..base.logtext import printable
-from ..mail.parse import ParsedMessage
 from ..base.records import SentMessage, StoredMessage
 from ..lang.send_rules import DeliveryPlan, Step, plan_delivery
+from ..mail.parse import ParsedMessage
 from ..state.store import Store
+from ..wire import event_bodies
+from . import form as sending
 
 __all__ = ["Outbound", "RuleRejection"]
 
@@ -109,13 +109,13 @@ class Outbound:
             self.store.add_message(stored)
             keys.append(stored.key)
             storage = {"key": stored.key, "url": stored.storage_url(self.base_url())}
-            block = payloads.event_message(parsed, list(outgoing.recipients))
+            block = event_bodies.event_message(parsed, list(outgoing.recipients))
             variables = {**req.user_variables, **_user_variables(parsed)}
             opens, clicks = _tracking(req, parsed)
             for rcpt, plan in plans:
                 target = _Recipient(req.domain.lower(), rcpt, req.sender, mid, block, storage, req.tags, variables,
                                     outgoing.raw, _first_link(parsed), opens, clicks)
-                self.emit(target.domain, payloads.sent_event(
+                self.emit(target.domain, event_bodies.sent_event(
                     "accepted", new_event_id(), now, recipient=rcpt, sender=req.sender, message=block,
                     storage=storage, tags=req.tags, user_variables=variables, test_mode=req.test_mode))
                 if not req.test_mode:  # test mode: accepted, and nothing after it
@@ -152,7 +152,7 @@ class Outbound:
             if step.severity == "temporary":
                 status["retry-seconds"] = int(self.config.retry_schedule[min(attempt - 1, len(self.config.retry_schedule) - 1)]) \
                     if self.config.retry_schedule else 0
-        event = payloads.sent_event(
+        event = event_bodies.sent_event(
             step.kind, new_event_id(), now, recipient=target.recipient, sender=target.sender, message=target.message,
             storage=target.storage, tags=target.tags, user_variables=target.user_variables, test_mode=False,
             status=status, severity=step.severity, reason=step.reason, url=target.click_url)
@@ -167,7 +167,7 @@ class Outbound:
 
     def _receives(self, target: _Recipient) -> bool:
         """Whether the mock is the MX of the recipient's domain."""
-        domain = target.recipient.rpartition("@")[2].lower()
+        domain = domain_of(target.recipient).lower()
         return domain in self.config.domains if self.config.domains else domain == target.domain
 
     def _loopback(self, target: _Recipient) -> None:

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from ..base.errors import BadRequest
 from ..lang.event_query import (
     INDEXED_FIELDS,
     EventQuery,
@@ -33,7 +34,6 @@ from ..lang.event_query import (
     is_number,
     parse_event_query,
 )
-from ..base.errors import BadRequest
 
 __all__ = [
     "Cursor",

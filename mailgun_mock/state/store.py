@@ -17,12 +17,11 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from .events import EventLog, events_response
+from ..base.records import DeliveryAttempt, ListKind, Route, SentMessage, StoredMessage, SuppressionHit
 from ..lang.event_query import EventQuery
-from ..base.records import DeliveryAttempt, Route, StoredMessage
 from ..lang.send_rules import Rule
-from ..base.records import ListKind, SentMessage, SuppressionHit
 from .codec import decode_state
+from .events import EventLog, events_response
 from .send_state import SendState
 
 __all__ = ["Listener", "Store"]

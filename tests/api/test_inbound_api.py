@@ -8,9 +8,9 @@ import pathlib
 
 import pytest
 
-from mailgun_mock.http.app import create_app
 from mailgun_mock.backend.core import Backend
 from mailgun_mock.base.config import Config
+from mailgun_mock.http.app import create_app
 from tests.conftest import Api
 
 FIXTURES = pathlib.Path(__file__).resolve().parent.parent.parent / "fixtures"
