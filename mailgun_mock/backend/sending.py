@@ -1,4 +1,4 @@
-"""The Mailgun sending operations of :class:`~mailgun_mock.backend.core.Backend`: messages,
+"""The Mailgun sending operations of :class:`~mailgun_mock.backend.core.core.Backend`: messages,
 messages.mime, resend, the mock's delivery rules, suppression lists and the outbox.
 """
 

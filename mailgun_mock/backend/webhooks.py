@@ -1,4 +1,4 @@
-"""Domain webhooks (``/v3/domains/<d>/webhooks``): the API over :class:`~mailgun_mock.delivery.domain_webhooks.DomainWebhooks`."""
+"""Domain webhooks (``/v3/domains/<d>/webhooks``): the API over :class:`~mailgun_mock.delivery.worker.domain_webhooks.DomainWebhooks`."""
 
 from __future__ import annotations
 

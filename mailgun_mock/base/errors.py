@@ -10,7 +10,7 @@
     ├── MethodNotAllowed        405
     └── PayloadTooLarge         413
 
-The backend raises these; the one error handler in :mod:`mailgun_mock.app` renders
+The backend raises these; the one error handler in :mod:`mailgun_mock.http.app` renders
 ``{"message": ...}`` with :attr:`MailgunMockError.status`.
 """
 

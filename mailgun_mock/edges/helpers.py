@@ -21,7 +21,7 @@ class ServerError(AssertionError):
 
 
 class MockHelpers:
-    """Test helpers over :attr:`backend` (the :class:`~mailgun_mock.backend.core.Backend` a mock serves)."""
+    """Test helpers over :attr:`backend` (the :class:`~mailgun_mock.backend.core.core.Backend` a mock serves)."""
 
     backend: Backend
 

@@ -1,7 +1,7 @@
 """``mailgun-mock replay``: push saved ``.eml`` files through the routes and report what happened.
 
 Two targets share one loop: a running server reached over HTTP (``--url``), or a
-:class:`~mailgun_mock.server.MailgunMock` started in this process with routes given on the command
+:class:`~mailgun_mock.edges.server.MailgunMock` started in this process with routes given on the command
 line (``--forward``, ``--route``/``--action``). Each file is injected with ``wait=1``, so the first
 attempt of every webhook it caused is over before the next file goes; the table printed at the end
 shows, per file, the recipients, the routes matched, the actions and those attempts' results.

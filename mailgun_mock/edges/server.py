@@ -29,7 +29,7 @@ class MailgunMock(Service, MockHelpers):
         with MailgunMock() as mock:
             requests.get(f"{mock.url}/v3/routes", auth=("api", mock.api_key))
 
-    :param config: a full :class:`~mailgun_mock.config.Config` (environment variables are
+    :param config: a full :class:`~mailgun_mock.base.config.Config` (environment variables are
         *not* read here: that is the CLI's job).
     :param overrides: individual config fields, e.g. ``port=0, api_key="key-test"``.
     """

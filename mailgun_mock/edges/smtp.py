@@ -145,7 +145,7 @@ class SmtpListener(Service):
         with SmtpListener(backend, "127.0.0.1", 0) as smtp:
             smtplib.SMTP("127.0.0.1", smtp.port).sendmail(sender, [rcpt], raw)
 
-    :param backend: receives each message (:meth:`~mailgun_mock.backend.Backend.receive_inbound`);
+    :param backend: receives each message (:meth:`~mailgun_mock.backend.core.core.Backend.receive_inbound`);
         its ``config`` gives the served domains and ``max_message_size``.
     :param host: interface to bind.
     :param port: TCP port; ``0`` picks a free one (read :attr:`port` after :meth:`start`).

@@ -6,7 +6,7 @@ but ``GET /mock/health`` takes HTTP Basic auth (user ``api``, the API key as pas
 401 ``text/plain`` ``Forbidden`` without it; every other error is JSON ``{"message": …}``.
 Request forms are documented for both ``application/x-www-form-urlencoded`` and
 ``multipart/form-data``, with repeatable fields as arrays. The JSON shapes live in
-:mod:`mailgun_mock.openapi_schemas`.
+:mod:`mailgun_mock.http.openapi_schemas`.
 
 Plain dicts, no Flask: the document can be built and checked without an app.
 """
@@ -22,7 +22,7 @@ from .openapi_schemas import SCHEMAS, SUPPRESSION_LISTS, WEBHOOK_NAMES, Schema, 
 
 __all__ = ["openapi_document"]
 
-#: Where Mailgun's API is served (``mailgun_mock.app.API_PREFIXES``; the app is not imported: it loads Flask).
+#: Where Mailgun's API is served (``mailgun_mock.http.app.API_PREFIXES``; the app is not imported: it loads Flask).
 _PREFIXES = ("/v3", "/v2")
 _STR: Schema = {"type": "string"}
 _STRS = array(_STR)

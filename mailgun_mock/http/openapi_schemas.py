@@ -1,6 +1,6 @@
 """The JSON shapes of the OpenAPI document: every body the mock answers or reads, as JSON Schema (pure).
 
-:mod:`mailgun_mock.openapi` lays out the endpoints; this module says what their JSON looks like,
+:mod:`mailgun_mock.http.openapi` lays out the endpoints; this module says what their JSON looks like,
 as plain dicts for ``components.schemas``. Objects with a fixed set of keys are closed
 (``additionalProperties: false``); only the stored message (whose MIME headers are top-level keys)
 and events (whose fields depend on their type) are open.
@@ -17,12 +17,12 @@ __all__ = ["OUTCOMES", "SCHEMAS", "SUPPRESSION_LISTS", "Schema", "WEBHOOK_NAMES"
 
 Schema = dict[str, Any]
 
-#: The webhook names Mailgun's v3 API knows (``mailgun_mock.webhooks.WEBHOOK_NAMES``).
+#: The webhook names Mailgun's v3 API knows (``mailgun_mock.delivery.worker.domain_webhooks.WEBHOOK_NAMES``).
 WEBHOOK_NAMES = ("accepted", "clicked", "complained", "delivered", "opened", "permanent_fail",
                  "temporary_fail", "unsubscribed")
-#: The outcomes of a mock rule (``mailgun_mock.rules.OUTCOMES``).
+#: The outcomes of a mock rule (``mailgun_mock.lang.send_rules.OUTCOMES``).
 OUTCOMES = ("deliver", "bounce", "temporary-fail", "complain", "unsubscribe", "open", "click", "reject")
-#: The suppression lists (``mailgun_mock.api.sending.SUPPRESSION_LISTS``).
+#: The suppression lists (``mailgun_mock.http.api.sending.SUPPRESSION_LISTS``).
 SUPPRESSION_LISTS = ("bounces", "unsubscribes", "complaints")
 
 STR: Schema = {"type": "string"}

@@ -1,7 +1,7 @@
 """The route action language: parse and validate ``forward``, ``store`` and ``stop`` (pure).
 
-Actions use the call syntax of :mod:`mailgun_mock.syntax`: ``forward("dest[, dest…]")``, ``store()``,
-``store(notify="https://…")`` and ``stop()``. :mod:`mailgun_mock.actions` runs them.
+Actions use the call syntax of :mod:`mailgun_mock.lang.syntax`: ``forward("dest[, dest…]")``, ``store()``,
+``store(notify="https://…")`` and ``stop()``. :mod:`mailgun_mock.inbound.run` runs them.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ _ADDRESS = re.compile(r"[^@\s,]+@[^@\s,]+")
 
 
 class _Captures(Protocol):
-    """What :meth:`Action.expand` needs of a filter's outcome: a :class:`~mailgun_mock.expressions.MatchResult`."""
+    """What :meth:`Action.expand` needs of a filter's outcome: a :class:`~mailgun_mock.lang.filters.MatchResult`."""
 
     def expand(self, template: str) -> str: ...
 

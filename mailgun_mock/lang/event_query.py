@@ -2,7 +2,7 @@
 
 What a query is, apart from where events live: :func:`parse_event_query` reads the query string
 of ``GET /v3/<domain>/events`` into an :class:`EventQuery` (a time range, a direction, a page size
-and compiled filters), which matches single events. The event log (:mod:`mailgun_mock.events`)
+and compiled filters), which matches single events. The event log (:mod:`mailgun_mock.state.events`)
 walks its indexes with :meth:`EventQuery.index_keys` and :func:`index_key` and asks
 :meth:`EventQuery.passes_filters` of each candidate.
 

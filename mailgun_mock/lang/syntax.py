@@ -2,8 +2,8 @@
 
 Both languages are built from calls, ``NAME "(" [arg ("," arg)*] ")"`` with ``arg := STRING | NAME "=" STRING``.
 Strings take single or double quotes and are read like Python raw strings: a backslash keeps the character
-after it, and an escaped quote does not end the string. :mod:`mailgun_mock.expressions` adds the boolean
-operators of filters; :mod:`mailgun_mock.route_actions` reads a single call.
+after it, and an escaped quote does not end the string. :mod:`mailgun_mock.lang.filters` adds the boolean
+operators of filters; :mod:`mailgun_mock.lang.actions` reads a single call.
 """
 
 from __future__ import annotations

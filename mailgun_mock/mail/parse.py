@@ -1,7 +1,7 @@
 """Raw message -> the fields Mailgun posts (body-plain, stripped-text, attachments...). Pure, no I/O.
 
 :class:`ParsedMessage` is lazy: constructing it costs nothing, headers are split by a small byte-level
-splitter (:func:`mailgun_mock.headers.split_head`) on first access, and the MIME body is walked only
+splitter (:func:`mailgun_mock.mail.headers.split_head`) on first access, and the MIME body is walked only
 when a body or attachment property is read, because most of the pipeline (route matching, events)
 needs the headers alone. Nothing here raises on malformed mail: every problem is recorded in
 :attr:`ParsedMessage.defects` instead.

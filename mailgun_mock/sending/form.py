@@ -1,8 +1,8 @@
 """Mailgun's sending API without the HTTP: validate ``/messages`` and ``/messages.mime`` forms, build MIME. Pure.
 
 :func:`parse_send` and :func:`parse_send_mime` turn a form (a werkzeug MultiDict or a plain dict) and its
-file parts into a :class:`SendRequest`, raising :class:`~mailgun_mock.exceptions.BadRequest` or
-:class:`~mailgun_mock.exceptions.PayloadTooLarge` with Mailgun's documented messages. :func:`build_messages`
+file parts into a :class:`SendRequest`, raising :class:`~mailgun_mock.base.errors.BadRequest` or
+:class:`~mailgun_mock.base.errors.PayloadTooLarge` with Mailgun's documented messages. :func:`build_messages`
 turns a request into the :class:`OutgoingMessage` list to deliver. No I/O and no clock: ``now`` is passed in.
 
 Choices where Mailgun's docs are silent:

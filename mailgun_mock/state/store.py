@@ -5,7 +5,7 @@ hold the lock while they do I/O.
 
 Every change bumps :attr:`Store.version` and tells the listeners (:meth:`Store.add_listener`);
 :meth:`Store.snapshot` and :meth:`Store.restore` turn the whole state into a JSON-ready dict and
-back, which is what :mod:`mailgun_mock.snapshot` saves and loads.
+back, which is what :mod:`mailgun_mock.state.snapshot` saves and loads.
 """
 
 from __future__ import annotations
