@@ -1,27 +1,35 @@
-# Two commands on a fresh machine: `make serve` and `make test`. Each builds .venv first.
+# Two commands on a fresh machine: `make serve` and `make test`. Each builds .venv first:
+# `serve` installs the package alone, `test` adds the test extra.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+SERVE_STAMP := $(VENV)/.installed-serve
+TEST_STAMP := $(VENV)/.installed-test
 
 .PHONY: serve test bench stress clean
 
-$(STAMP): setup.cfg pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
-	touch $(STAMP)
 
-serve: $(STAMP)
+$(SERVE_STAMP): setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(SERVE_STAMP)
+
+$(TEST_STAMP): setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(SERVE_STAMP) $(TEST_STAMP)
+
+serve: $(SERVE_STAMP)
 	$(BIN)/mailgun-mock serve --smtp-port 2525 $(ARGS)
 
-test: $(STAMP)
+test: $(TEST_STAMP)
 	$(BIN)/python -m pytest $(ARGS)
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	@for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
-stress: $(STAMP)
+stress: $(TEST_STAMP)
 	@for b in bench/stress_*.py; do $(BIN)/python $$b || exit 1; done
 
 clean:
