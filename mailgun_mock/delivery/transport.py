@@ -40,6 +40,9 @@ class HttpTransport:
                 url = parts._replace(auth=None).url
             response = self._pool.request("POST", url, body=body, redirect=False, retries=False, headers=headers,
                                           timeout=urllib3.Timeout(connect=timeout, read=timeout))
+        except urllib3.exceptions.NewConnectionError as exc:
+            # Checked first: urllib3 makes a failed connection a subclass of its timeout error.
+            raise OSError(_reason(exc)) from exc
         except urllib3.exceptions.TimeoutError as exc:
             raise TimeoutError(f"timed out after {timeout:g} s") from exc
         except urllib3.exceptions.HTTPError as exc:

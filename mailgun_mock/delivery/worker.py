@@ -9,25 +9,26 @@ runs the whole default schedule, as it would have unfolded in real time.
 from __future__ import annotations
 
 import dataclasses
-import heapq
-import itertools
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..base.clock import Clock
 from ..base.logtext import printable
 from ..base.records import DeliveryAttempt
 from ..wire.form import FieldValue, FilePart, encode_form
 from ..wire.signing import signature_fields
+from .scheduler import Scheduler
 from .transport import HttpTransport, Transport
 
 __all__ = ["DeliveryWorker", "Webhook"]
 
 log = logging.getLogger("mailgun_mock.delivery")
+_TASKS = "mailgun-mock:tasks"  # the lane of the mock's own scheduled work
 
 @dataclasses.dataclass(eq=False)
 class Webhook:
@@ -58,14 +59,15 @@ class Webhook:
 
 
 class DeliveryWorker:
-    """A small pool of threads delivering :class:`Webhook` s when they fall due on the clock.
+    """Delivers :class:`Webhook` s when they fall due on the clock, each destination in its own lane
+    of the :class:`~.scheduler.Scheduler` (so a dead receiver delays nobody else's webhooks).
 
     :param clock: the mock's clock.
     :param signing_key: the key every attempt is signed with.
     :param schedule: seconds between attempts (after the first) — Mailgun's 10m, 10m, 15m, 30m, 1h, 2h, 4h.
     :param timeout: seconds one attempt may take.
     :param transport: how POSTs are sent (a seam).
-    :param threads: how many attempts may be in flight at once.
+    :param threads: how many attempts to one destination may be in flight at once.
     """
 
     def __init__(self, clock: Clock, signing_key: str, schedule: Sequence[float], timeout: float,
@@ -76,25 +78,11 @@ class DeliveryWorker:
         self.timeout = timeout
         self._listeners: list[Callable[[Webhook, DeliveryAttempt], None]] = []
         self.transport: Transport = transport or HttpTransport()
-        self._heap: list[tuple[float, int, Webhook | _Task]] = []
+        self.scheduler = Scheduler(clock, width=threads)
         self._waiting: dict[str, Webhook] = {}  # submitted, first attempt not yet made
-        self._seq = itertools.count()
-        self._in_flight = 0
-        self._cond = threading.Condition()
-        self._stopping = False
-        self._thread_count = threads
-        self._threads: list[threading.Thread] = []
+        self._lock = threading.Lock()
         #: unexpected exceptions raised while delivering (bugs), for the test that caused them.
-        self.errors: list[BaseException] = []
-
-    def _ensure_threads(self) -> None:
-        # Started on first use and again after stop(), so an idle mock costs no threads.
-        if not self._threads:
-            self._stopping = False
-            self._threads = [threading.Thread(target=self._loop, name=f"mailgun-mock-delivery-{i}", daemon=True)
-                             for i in range(self._thread_count)]
-            for thread in self._threads:
-                thread.start()
+        self.errors: list[BaseException] = self.scheduler.errors
 
     def subscribe(self, listener: Callable[[Webhook, DeliveryAttempt], None]) -> None:
         """Call ``listener(hook, attempt)`` (outside any lock) after each finished attempt."""
@@ -102,125 +90,78 @@ class DeliveryWorker:
 
     def submit(self, hook: Webhook) -> Webhook:
         """Queue a webhook for its first attempt, due now."""
-        hook.due = self.clock.now()
-        with self._cond:
-            self._ensure_threads()
+        with self._lock:
             self._waiting[hook.id] = hook
-            heapq.heappush(self._heap, (hook.due, next(self._seq), hook))
-            self._cond.notify()
+        self._queue(hook, self.clock.now())
         return hook
 
+    def _queue(self, hook: Webhook, due: float) -> None:
+        hook.due = due
+        self.scheduler.at(due, _lane(hook.url), lambda: self._run(hook), f"webhook {hook.kind} to {printable(hook.url)}",
+                          on_drop=lambda: self._dropped(hook), may_hang=True)
+
     def call_at(self, when: float, action: Callable[[], None], name: str = "task") -> None:
-        """Run ``action`` on a worker thread once the mock's clock reaches ``when``.
+        """Run ``action`` once the mock's clock reaches ``when``, in the mock's own lane (one at a time, in order).
 
         Scheduled sends, delivery steps and retries of sent mail use this, so that advancing the
         clock (and :meth:`run_due`) plays them, in order, like webhook retries.
         """
-        with self._cond:
-            self._ensure_threads()
-            heapq.heappush(self._heap, (when, next(self._seq), _Task(name, action)))
-            self._cond.notify()
+        self.scheduler.at(when, _TASKS, action, f"scheduled {name}")
 
     def wait_first_attempts(self, ids: set[str], timeout: float) -> bool:
         """Block until each of these webhooks has had its first attempt; ``False`` on timeout."""
         deadline = time.monotonic() + timeout
-        with self._cond:
+        with self._lock:
             hooks = [self._waiting[i] for i in ids if i in self._waiting]
         return all(h.first_attempt.wait(max(0.0, deadline - time.monotonic())) for h in hooks)
 
     def wait_until(self, predicate: Callable[[], bool], timeout: float) -> bool:
-        """Block until ``predicate()`` holds, re-checking after every attempt; ``False`` on timeout.
-
-        :param predicate: called with the worker's condition held; it must not submit webhooks.
-        """
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not predicate():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._cond.wait(remaining)
-        return True
+        """Block until ``predicate()`` holds, re-checking after every attempt; ``False`` on timeout."""
+        return self.scheduler.wait_until(predicate, timeout)
 
     def pending(self) -> int:
-        """How many webhooks wait for an attempt (including future retries)."""
-        with self._cond:
-            return len(self._heap) + self._in_flight
+        """How many webhooks and tasks wait for their turn (including future retries) or run."""
+        return self.scheduler.pending()
 
     def run_due(self, timeout: float = 60.0) -> bool:
-        """Wake the workers and wait until nothing due on the clock is left to attempt.
+        """Wait until what is due on the clock has run (see :meth:`Scheduler.run_due`).
 
         :returns: ``False`` if ``timeout`` real seconds passed first.
         """
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            self._cond.notify_all()
-            while self._in_flight or (self._heap and self._heap[0][0] <= self.clock.now()):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    return False
-                self._cond.wait(min(remaining, 0.05))
-        return True
+        return self.scheduler.run_due(timeout)
 
     def clear(self) -> None:
-        """Drop every queued webhook (attempts in flight finish, but schedule no retry)."""
-        with self._cond:
-            for _, _, item in self._heap:
-                if isinstance(item, Webhook):
-                    item.finished = True
-                    item.first_attempt.set()
-            self._heap.clear()
+        """Drop every queued webhook and task (attempts in flight finish, but schedule no retry)."""
+        with self._lock:
+            for hook in self._waiting.values():
+                hook.finished = True
             self._waiting.clear()
+        self.scheduler.clear()
 
     def stop(self) -> None:
         """Stop the threads once their attempt in flight ends; queued webhooks stay queued."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
-            threads, self._threads = self._threads, []
-        for thread in threads:
-            thread.join(timeout=self.timeout + 1)
+        self.scheduler.stop()
 
-    # -- the worker threads ---------------------------------------------------------------
+    # -- on a lane's thread ---------------------------------------------------------------
 
-    def _next_due(self) -> Webhook | _Task | None:
-        with self._cond:
-            while not self._stopping:
-                if self._heap:
-                    wait = self._heap[0][0] - self.clock.now()
-                    if wait <= 0:
-                        item = heapq.heappop(self._heap)[2]
-                        self._in_flight += 1
-                        return item
-                    # The clock may also jump ahead: run_due() notifies, so a bounded wait is enough.
-                    self._cond.wait(min(wait, 1.0))
-                else:
-                    self._cond.wait()
-            return None
+    def _dropped(self, hook: Webhook) -> None:
+        hook.finished = True
+        hook.first_attempt.set()
 
-    def _loop(self) -> None:
-        while (item := self._next_due()) is not None:
-            try:
-                if isinstance(item, _Task):
-                    item.action()
-                else:
-                    self._attempt(item)
-            except Exception as exc:  # a bug must not kill the worker: log it, keep it, carry on
-                log.exception("%s failed unexpectedly", item)
-                self.errors.append(exc)
-            finally:
-                with self._cond:
-                    if isinstance(item, Webhook):
-                        item.first_attempt.set()
-                        self._waiting.pop(item.id, None)
-                    self._in_flight -= 1
-                    self._cond.notify_all()
+    def _run(self, hook: Webhook) -> None:
+        try:
+            self._attempt(hook)
+        finally:
+            hook.first_attempt.set()
+            with self._lock:
+                self._waiting.pop(hook.id, None)
 
     def _attempt(self, hook: Webhook) -> None:
         hook.attempts += 1
         scheduled = hook.due
         now = self.clock.now()
-        signature = signature_fields(self.signing_key, now)
+        # Signed with the wall clock: receivers check freshness against their own (the event keeps the mock's time).
+        signature = signature_fields(self.signing_key, time.time())
         if hook.event is not None:
             fields: list[tuple[str, FieldValue]] = [("signature", ""), ("event-data", "")]
             body = json.dumps({"signature": signature, "event-data": hook.event}).encode()
@@ -256,20 +197,13 @@ class DeliveryWorker:
                  status if status is not None else printable(error or ""))
         for listener in self._listeners:
             listener(hook, attempt)
-        with self._cond:
-            if next_retry is not None and not hook.finished:
-                hook.due = next_retry
-                heapq.heappush(self._heap, (next_retry, next(self._seq), hook))
-            else:
-                hook.finished = True
+        if next_retry is not None and not hook.finished:
+            self._queue(hook, next_retry)
+        else:
+            hook.finished = True
 
 
-@dataclasses.dataclass(eq=False)
-class _Task:
-    """Something to run when the clock reaches its due time (not a POST)."""
-
-    name: str
-    action: Callable[[], None]
-
-    def __str__(self) -> str:
-        return f"scheduled {self.name}"
+def _lane(url: str) -> str:
+    """Webhooks to one destination (scheme, host and port) share a lane."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}".lower()
