@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..base.config import Config, ConfigError, parse_schedule
-from . import replay
+from . import probe_cli, replay
 
 __all__ = ["main"]
 
@@ -54,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
                             "$XDG_DATA_HOME/mailgun-mock/tls)")
     serve.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
     replay.add_parser(sub)
+    probe_cli.add_parser(sub)
     return parser
 
 
@@ -158,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Replay prints its own table; per-webhook log lines would only interleave with it.
         logging.getLogger("mailgun_mock").setLevel(logging.WARNING)
         return replay.run(args)
+    if args.command == "probe":
+        return probe_cli.run(args)
     return 2  # argparse refuses unknown commands before this
 
 
