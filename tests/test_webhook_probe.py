@@ -30,6 +30,7 @@ from mailgun_mock.delivery import probe
 from mailgun_mock.wire.signing import verify
 
 from .conftest import Api
+from .test_openapi import assert_conforms
 
 # Configured once per process, whichever test module is imported first (as in tests/test_send_clients.py).
 if not settings.configured:
@@ -243,7 +244,7 @@ def test_probe_default_oversize_follows_the_message_size_limit(serve: Any) -> No
 
 @pytest.mark.parametrize("encoding", ["json", "data"])
 def test_probe_endpoint_answers_the_report(api: Api, serve: Any, encoding: str) -> None:
-    """POST /mock/webhook-probe (JSON or form) answers the report: verdict per probe, and the table."""
+    """POST /mock/webhook-probe (JSON or form) answers the report, as documented: verdict per probe, and the table."""
     url = serve(signature_only(api.backend.config.signing_key))
     reply = api.post("/mock/webhook-probe", **{encoding: {"url": url, "kind": "webhook", "oversize": OVERSIZE}})
     assert reply.status == 200, reply.text
@@ -252,6 +253,7 @@ def test_probe_endpoint_answers_the_report(api: Api, serve: Any, encoding: str) 
     verdicts = {p["probe"]: p["verdict"] for p in body["probes"]}
     assert verdicts["valid"] == "accepted as it should" and verdicts["replayed token"] == "ACCEPTED a forged webhook"
     assert "ACCEPTED a forged webhook" in body["table"]
+    assert_conforms(reply, "POST", "/mock/webhook-probe")
 
 
 @pytest.mark.parametrize(("payload", "message"), [
@@ -261,11 +263,14 @@ def test_probe_endpoint_answers_the_report(api: Api, serve: Any, encoding: str) 
     ({"url": "http://127.0.0.1:9/", "oversize": "lots"}, "'oversize' must be a number of bytes"),
     ({"url": "http://127.0.0.1:9/", "recipient": "nobody"}, "'recipient' must be one email address"),
     ({"url": ["http://127.0.0.1:9/"]}, "'url' parameter is missing"),
+    ({"url": "http://127.0.0.1:9/", "kind": "notify", "oversize": 0}, "'oversize' must be between 1 and"),
+    (["http://127.0.0.1:9/"], "send url and kind as a JSON object or as form fields"),
 ])
-def test_probe_endpoint_bad_input_is_a_400_that_says_why(api: Api, payload: dict[str, Any], message: str) -> None:
+def test_probe_endpoint_bad_input_is_a_400_that_says_why(api: Api, payload: Any, message: str) -> None:
     """Bad input to /mock/webhook-probe is a 400 JSON message naming the problem, and nothing is sent."""
     reply = api.post("/mock/webhook-probe", json=payload)
     assert reply.status == 400 and message in reply.json()["message"]
+    assert api.backend.store.counts()["stored_messages"] == 0
 
 
 def test_probe_endpoint_needs_the_api_key(api: Api) -> None:

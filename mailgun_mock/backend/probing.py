@@ -15,8 +15,8 @@ from .core import Backend
 
 __all__ = ["probe_webhook"]
 
-#: The largest oversized probe one may ask for (the default follows ``max_message_size``).
-MAX_OVERSIZE = 1 << 30
+#: The largest oversized probe one may ask for (the default follows ``max_message_size``): 64 MiB.
+MAX_OVERSIZE = 64 << 20
 
 
 def probe_webhook(backend: Backend, url: object, kind: object = "forward", *, recipient: object = None,
