@@ -154,7 +154,7 @@ def test_probe_set_forges_each_field_as_named() -> None:
 
 def test_probe_event_webhook_is_json_with_a_signature_block() -> None:
     """A `webhook` probe is JSON {signature: {timestamp, token, signature}, event-data} as Mailgun posts events."""
-    valid = probe.build_probes("webhook:opened", "http://app.test/t", "sk", "ak", now=time.time(), oversize=10)[0]
+    valid = probe.build_probes("webhook:opened", "http://app.test/t", "sk", "ak", now=time.time(), oversize=50_000)[0]
     body = json.loads(valid.body)
     assert valid.content_type == "application/json" and body["event-data"]["event"] == "opened"
     assert verify("sk", **{k: body["signature"][k] for k in ("timestamp", "token", "signature")})
@@ -265,6 +265,7 @@ def test_probe_endpoint_answers_the_report(api: Api, serve: Any, encoding: str) 
     ({"url": ["http://127.0.0.1:9/"]}, "'url' parameter is missing"),
     ({"url": "http://127.0.0.1:9/", "kind": "notify", "oversize": 0}, "'oversize' must be between 1 and"),
     (["http://127.0.0.1:9/"], "send url and kind as a JSON object or as form fields"),
+    ({"url": "http://127.0.0.1:9/", "kind": "notify", "oversize": 100}, "'oversize' must be well above an ordinary"),
 ])
 def test_probe_endpoint_bad_input_is_a_400_that_says_why(api: Api, payload: Any, message: str) -> None:
     """Bad input to /mock/webhook-probe is a 400 JSON message naming the problem, and nothing is sent."""

@@ -6,6 +6,8 @@ The probe set itself is built and sent by :mod:`mailgun_mock.delivery.probe`.
 
 from __future__ import annotations
 
+import time
+
 from ..base.errors import BadRequest
 from ..base.ids import new_storage_key
 from ..base.records import StoredMessage
@@ -23,8 +25,9 @@ def probe_webhook(backend: Backend, url: object, kind: object = "forward", *, re
                   oversize: object = None) -> probe.ProbeReport:
     """Send the receiver at ``url`` one valid webhook of ``kind`` and the forged ones; answer the report.
 
-    A ``notify`` probe's message is stored in the mock first, so its ``message-url`` answers like a
-    real one (a receiver that fetches the message is not failed for that).
+    A ``notify`` or ``webhook`` probe's message is stored in the mock first, so its ``message-url``
+    (``storage.url``) answers like a real one: a receiver that fetches it is not failed for that. Signatures and the event
+    time use the wall clock (``time.time()``), not the mock's clock: receivers check against their own.
 
     :param oversize: the oversized probe's size in bytes (default: :func:`~.probe.oversize_for`
         the configured ``max_message_size``).
@@ -34,19 +37,17 @@ def probe_webhook(backend: Backend, url: object, kind: object = "forward", *, re
     rcpt = probe.check_recipient(recipient)
     size = _size(oversize, backend.config.max_message_size)
     raw = probe.sample_message(rcpt)
-    message_url = ""
-    if checked_kind == "notify":
-        now = backend.clock.now()
-        stored = StoredMessage(key=new_storage_key(), domain=rcpt.rpartition("@")[2].lower(), raw=raw,
-                               recipients=(rcpt,), sender=probe.SENDER,
-                               message_id=ParsedMessage(raw).message_id.strip(), stored_at=now,
-                               expires_at=now + backend.config.retention)
-        backend.store.add_message(stored)
-        message_url = stored.storage_url(backend.base_url)
+    now = backend.clock.now()
+    stored = StoredMessage(key=new_storage_key(), domain=rcpt.rpartition("@")[2].lower(), raw=raw,
+                           recipients=(rcpt,), sender=probe.SENDER, message_id=ParsedMessage(raw).message_id.strip(),
+                           stored_at=now, expires_at=now + backend.config.retention)
     config = backend.config
-    return probe.run_probes(checked_url, checked_kind, config.signing_key, config.api_key, oversize=size,
-                            recipient=rcpt, message_url=message_url, message=raw,
-                            transport=backend.delivery.transport, timeout=config.delivery_timeout)
+    probes = probe.build_probes(checked_kind, checked_url, config.signing_key, config.api_key, now=time.time(),
+                                oversize=size, recipient=rcpt, message_url=stored.storage_url(backend.base_url),
+                                message=raw)
+    if checked_kind != "forward":
+        backend.store.add_message(stored)  # only now: bad input above stores nothing
+    return probe.send_probes(checked_url, checked_kind, probes, backend.delivery.transport, config.delivery_timeout)
 
 
 def _size(value: object, max_message_size: int) -> int:

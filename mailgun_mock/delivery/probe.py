@@ -113,8 +113,8 @@ class ProbeReport:
         """The verdict table, with what to fix under it when something went wrong."""
         problems = self.problems
         head = f"{len(problems)} problem{'s' * (len(problems) != 1)}" if problems else "all as it should"
-        width = max(len(r.probe.name) for r in self.results)
-        answer = max(len(r.answer) for r in self.results)
+        width = max(len("probe"), *(len(r.probe.name) for r in self.results))
+        answer = max(len("answer"), *(len(r.answer) for r in self.results))
         lines = [f"webhook probe of {self.url} ({self.kind}): {head}",
                  f"  {'probe'.ljust(width)}  {'answer'.ljust(answer)}  verdict"]
         lines += [f"  {r.probe.name.ljust(width)}  {r.answer.ljust(answer)}  {r.verdict}" for r in self.results]
@@ -248,11 +248,17 @@ def build_probes(kind: str, url: str, signing_key: str, api_key: str, *, now: fl
 
 def _oversized(encode: Callable[[dict[str, str] | None, int], tuple[bytes, str]], signature: dict[str, str],
                oversize: int) -> Probe:
-    """A validly signed body of at least ``oversize`` bytes: only a size limit refuses it."""
-    padding = max(1, oversize - len(encode(signature, 1)[0]) + 1)
-    body, content_type = encode(signature, padding)
+    """A validly signed body of ``oversize`` bytes: only a size limit refuses it.
+
+    :raises BadRequest: when ``oversize`` is not larger than an ordinary webhook of the kind.
+    """
+    smallest = len(encode(signature, 1)[0])
+    if oversize <= 2 * smallest:
+        raise BadRequest(f"'oversize' must be well above an ordinary webhook of this kind ({smallest} bytes); "
+                         f"got {oversize}")
+    body, content_type = encode(signature, oversize - smallest + 1)
     return Probe(f"oversized body ({len(body)} bytes)", True, body, content_type,
-                 f"cap request bodies (Mailgun sends none of {oversize} bytes) and refuse larger ones unread")
+                 f"cap request bodies and refuse this one ({len(body)} bytes, more than any Mailgun webhook) unread")
 
 
 def send_probes(url: str, kind: str, probes: Sequence[Probe], transport: Transport | None = None,
