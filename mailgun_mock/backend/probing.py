@@ -1,4 +1,4 @@
-"""``probe_webhook``: the webhook attack lab as the running mock offers it (``POST /mock/webhook-probe``,
+"""The webhook attack lab as the running mock offers it (``POST /mock/webhook-probe``,
 :meth:`MailgunMock.probe_webhook`), with the mock's keys, size limit, transport and storage.
 
 The probe set itself is built and sent by :mod:`mailgun_mock.delivery.probe`.
@@ -13,41 +13,48 @@ from ..base.ids import new_storage_key
 from ..base.records import StoredMessage
 from ..delivery import probe
 from ..mail.parse import ParsedMessage
-from .core import Backend
+from .context import Context
 
-__all__ = ["probe_webhook"]
+__all__ = ["ProbeOperations"]
 
 #: The largest oversized probe one may ask for (the default follows ``max_message_size``): 64 MiB.
 MAX_OVERSIZE = 64 << 20
 
 
-def probe_webhook(backend: Backend, url: object, kind: object = "forward", *, recipient: object = None,
-                  oversize: object = None) -> probe.ProbeReport:
-    """Send the receiver at ``url`` one valid webhook of ``kind`` and the forged ones; answer the report.
+class ProbeOperations(Context):
+    """Probe an application's webhook receiver with a valid webhook and forged ones."""
 
-    A ``notify`` or ``webhook`` probe's message is stored in the mock first, so its ``message-url``
-    (``storage.url``) answers like a real one: a receiver that fetches it is not failed for that. Signatures and the event
-    time use the wall clock (``time.time()``), not the mock's clock: receivers check against their own.
+    def probe_webhook(self, url: object, kind: object = "forward", *, recipient: object = None,
+                      oversize: object = None) -> probe.ProbeReport:
+        """Send the receiver at ``url`` one valid webhook of ``kind`` and the forged ones; answer the report.
 
-    :param oversize: the oversized probe's size in bytes (default: :func:`~.probe.oversize_for`
-        the configured ``max_message_size``).
-    :raises BadRequest: for a bad URL, kind, recipient or size, before anything is sent or stored.
-    """
-    checked_url, checked_kind = probe.check_url(url), probe.check_kind(kind)
-    rcpt = probe.check_recipient(recipient)
-    size = _size(oversize, backend.config.max_message_size)
-    raw = probe.sample_message(rcpt)
-    now = backend.clock.now()
-    stored = StoredMessage(key=new_storage_key(), domain=rcpt.rpartition("@")[2].lower(), raw=raw,
-                           recipients=(rcpt,), sender=probe.SENDER, message_id=ParsedMessage(raw).message_id.strip(),
-                           stored_at=now, expires_at=now + backend.config.retention)
-    config = backend.config
-    probes = probe.build_probes(checked_kind, checked_url, config.signing_key, config.api_key, now=time.time(),
-                                oversize=size, recipient=rcpt, message_url=stored.storage_url(backend.base_url),
-                                message=raw)
-    if checked_kind != "forward":
-        backend.store.add_message(stored)  # only now: bad input above stores nothing
-    return probe.send_probes(checked_url, checked_kind, probes, backend.delivery.transport, config.delivery_timeout)
+        A ``notify`` or ``webhook`` probe's message is stored in the mock first, so its ``message-url``
+        (``storage.url``) answers like a real one: a receiver that fetches it is not failed for that.
+        Signatures and the event time use the wall clock (``time.time()``), not the mock's clock:
+        receivers check them against their own. The probes are not recorded as deliveries.
+
+        :param kind: ``forward``, ``notify``, ``webhook`` or ``webhook:<name>``.
+        :param recipient: the address the probes' message is to (default ``webhook-probe@example.com``).
+        :param oversize: the oversized probe's size in bytes (default: :func:`~.probe.oversize_for`
+            the configured ``max_message_size``).
+        :raises BadRequest: for a bad URL, kind, recipient or size, before anything is sent or stored.
+        """
+        checked_url, checked_kind = probe.check_url(url), probe.check_kind(kind)
+        rcpt = probe.check_recipient(recipient)
+        size = _size(oversize, self.config.max_message_size)
+        raw = probe.sample_message(rcpt)
+        now = self.clock.now()
+        stored = StoredMessage(key=new_storage_key(), domain=rcpt.rpartition("@")[2].lower(), raw=raw,
+                               recipients=(rcpt,), sender=probe.SENDER,
+                               message_id=ParsedMessage(raw).message_id.strip(), stored_at=now,
+                               expires_at=now + self.config.retention)
+        probes = probe.build_probes(checked_kind, checked_url, self.config.signing_key, self.config.api_key,
+                                    now=time.time(), oversize=size, recipient=rcpt,
+                                    message_url=stored.storage_url(self.base_url), message=raw)
+        if checked_kind != "forward":
+            self.store.add_message(stored)  # only now: bad input above stores nothing
+        return probe.send_probes(checked_url, checked_kind, probes, self.delivery.transport,
+                                 self.config.delivery_timeout)
 
 
 def _size(value: object, max_message_size: int) -> int:

@@ -198,9 +198,7 @@ class MockHelpers:
         :raises AssertionError: with ``check``, carrying the verdict table, when the receiver accepted a
             forgery or refused the valid webhook.
         """
-        from ..backend.probing import probe_webhook
-
-        report = probe_webhook(self.backend, url, kind, **options)
+        report = self.backend.probe_webhook(url, kind, **options)
         if check and not report.passed:
             raise AssertionError(report.table())
         return report

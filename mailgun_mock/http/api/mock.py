@@ -6,7 +6,6 @@ from flask import Blueprint, jsonify, request
 from flask.typing import ResponseReturnValue
 from werkzeug.datastructures import MultiDict
 
-from ...backend.probing import probe_webhook
 from ...base.errors import BadRequest
 from ..openapi import openapi_document
 from .common import backend, params
@@ -83,8 +82,8 @@ def webhook_probe() -> ResponseReturnValue:
     body = request.get_json(silent=True) if request.is_json else params()
     if not isinstance(body, (dict, MultiDict)):
         raise BadRequest("send url and kind as a JSON object or as form fields")
-    report = probe_webhook(backend(), body.get("url"), body.get("kind") or "forward",
-                           recipient=body.get("recipient"), oversize=body.get("oversize"))
+    report = backend().probe_webhook(body.get("url"), body.get("kind") or "forward",
+                                     recipient=body.get("recipient"), oversize=body.get("oversize"))
     return jsonify(report.to_json())
 
 
