@@ -14,6 +14,7 @@ from typing import Any
 from ..base.errors import BadRequest
 from .inbound import InboundOperations
 from .messages import MessageOperations
+from .probing import ProbeOperations
 from .routes import RouteOperations
 from .sending import SendingOperations
 from .webhooks import WebhookOperations
@@ -23,7 +24,8 @@ __all__ = ["Backend"]
 log = logging.getLogger("mailgun_mock")
 
 
-class Backend(RouteOperations, SendingOperations, InboundOperations, MessageOperations, WebhookOperations):
+class Backend(RouteOperations, SendingOperations, InboundOperations, MessageOperations, WebhookOperations,
+              ProbeOperations):
     """The mock's Mailgun: every operation an API handler or a Python caller can ask for.
 
     Takes the parameters of :class:`~.context.Context` (config, clock, ids, store, transport).

@@ -16,6 +16,8 @@ DEFAULT_API_KEY = "key-mailgunmock0000000000000000000"
 DEFAULT_SIGNING_KEY = "mailgunmock-signing-key-00000000"
 #: Mailgun's documented retry delays for route webhooks: 10m, 10m, 15m, 30m, 1h, 2h, 4h.
 DEFAULT_RETRY_SCHEDULE = (600.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0)
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("", "0", "false", "no", "off")
 
 
 class ConfigError(ValueError):
@@ -44,6 +46,10 @@ class Config:
     :param smtp_port: port of the SMTP listener (``0`` = no SMTP listener).
     :param snapshot: path of the JSON snapshot to load at start and keep up to date (``""`` = none).
     :param snapshot_delay: seconds between a change and the snapshot write that records it.
+    :param allowed_hosts: host names clients may use besides loopback (the HTTPS certificate names them).
+    :param tls: serve HTTPS, with a certificate from a local CA the mock creates (see ``edges/tls.py``).
+    :param tls_dir: where that CA and certificate are kept (``""``: beside the snapshot, else a
+        per-user data folder).
     """
 
     host: str = "127.0.0.1"
@@ -64,6 +70,10 @@ class Config:
     smtp_port: int = 0
     snapshot: str = ""
     snapshot_delay: float = 0.5
+    # The flag is --allowed-host (repeatable), so its environment twin is MAILGUN_MOCK_ALLOWED_HOST.
+    allowed_hosts: tuple[str, ...] = dataclasses.field(default=(), metadata={"env": "ALLOWED_HOST"})
+    tls: bool = False
+    tls_dir: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -82,6 +92,7 @@ class Config:
             raise ConfigError(f"public_url must start with http:// or https://, got {self.public_url!r}")
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
         object.__setattr__(self, "domains", tuple(d.strip().lower() for d in self.domains if d.strip()))
+        object.__setattr__(self, "allowed_hosts", tuple(h.strip().lower() for h in self.allowed_hosts if h.strip()))
         if not 0 <= self.smtp_port <= 65535:
             raise ConfigError(f"smtp_port must be between 0 and 65535, got {self.smtp_port}")
         if self.snapshot_delay < 0:
@@ -136,6 +147,12 @@ def _convert(field: dataclasses.Field[Any], raw: str, source: str) -> Any:
             return float(raw)
     except ValueError:
         raise ConfigError(f"{source} must be a number, got {raw!r}") from None
+    if kind == "bool":
+        if raw.strip().lower() in _TRUE:
+            return True
+        if raw.strip().lower() in _FALSE:
+            return False
+        raise ConfigError(f"{source} must be true or false (1/0, yes/no, on/off), got {raw!r}")
     if kind.startswith("tuple[float"):
         return parse_schedule(raw)
     if kind.startswith("tuple[str"):

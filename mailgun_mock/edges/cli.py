@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..base.config import Config, ConfigError, parse_schedule
-from . import replay
+from . import probe_cli, replay
 
 __all__ = ["main"]
 
@@ -45,8 +45,16 @@ def _parser() -> argparse.ArgumentParser:
                        help="a domain to serve (repeatable; default: any domain)")
     serve.add_argument("--smtp-port", type=int, metavar="PORT", help="also accept mail over SMTP on this port")
     serve.add_argument("--snapshot", metavar="PATH", help="load state from PATH at start and keep it saved there")
+    serve.add_argument("--allowed-host", action="append", dest="allowed_hosts", metavar="NAME",
+                       help="a host name clients use to reach the mock (repeatable); the HTTPS certificate names it")
+    serve.add_argument("--tls", action="store_const", const=True,
+                       help="serve HTTPS (same port) with a certificate from a local CA the mock creates once")
+    serve.add_argument("--tls-dir", metavar="DIR",
+                       help="where the CA and certificate are kept (default: beside --snapshot, else "
+                            "$XDG_DATA_HOME/mailgun-mock/tls)")
     serve.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
     replay.add_parser(sub)
+    probe_cli.add_parser(sub)
     return parser
 
 
@@ -65,7 +73,8 @@ def _serve(args: argparse.Namespace) -> int:
             host=args.host, port=args.port, api_key=args.api_key, signing_key=args.signing_key,
             public_url=args.public_url, retention=args.retention, retry_schedule=args.retry_schedule,
             delivery_timeout=args.delivery_timeout, domains=tuple(args.domains) if args.domains else None,
-            smtp_port=args.smtp_port, snapshot=args.snapshot,
+            smtp_port=args.smtp_port, snapshot=args.snapshot, tls=args.tls, tls_dir=args.tls_dir,
+            allowed_hosts=tuple(args.allowed_hosts) if args.allowed_hosts else None,
         )
     except ConfigError as exc:
         print(f"mailgun-mock: {exc}", file=sys.stderr)
@@ -83,6 +92,9 @@ def _serve(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"mailgun-mock: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", file=sys.stderr)
         return 1
+    except _tls_error(config) as exc:
+        print(f"mailgun-mock: {exc}; not starting", file=sys.stderr)
+        return 1
     stopping = threading.Event()
 
     def _stop(signum: int, frame: Any) -> None:
@@ -97,7 +109,17 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"  Signing key: {mock.signing_key}")
     if config.snapshot:
         print(f"  Snapshot:    {config.snapshot} (saved {config.snapshot_delay:g} s after changes and at exit)")
-    print(f"  Try:         curl -s --user 'api:{mock.api_key}' {mock.url}/v3/routes")
+    curl_ca = ""
+    if mock.tls_files is not None:
+        from .tls import client_hints
+
+        made = "created now" if mock.tls_files.created_ca else "reused"
+        print(f"  HTTPS CA:    {mock.tls_files.ca_file} ({made}; clients trust the mock by trusting this file)")
+        print(f"  Cert names:  {', '.join(mock.tls_files.names)} (more: --allowed-host NAME)")
+        for label, hint in zip(["  Hand it to: ", "             ", "             "], client_hints(mock.tls_files.ca_file)):
+            print(f"{label}{hint}")
+        curl_ca = f"--cacert {mock.tls_files.ca_file} "
+    print(f"  Try:         curl -s {curl_ca}--user 'api:{mock.api_key}' {mock.url}/v3/routes")
     if mock.smtp_port:
         print(f"  SMTP:        {config.host}:{mock.smtp_port} (inbound mail, routed like POST /mock/inbound)")
         print(f"  Try:         python -c \"import smtplib; smtplib.SMTP('{config.host}', {mock.smtp_port})"
@@ -108,6 +130,19 @@ def _serve(args: argparse.Namespace) -> int:
     mock.stop()
     print("mailgun-mock stopped.", flush=True)
     return 0
+
+
+def _tls_error(config: Config) -> type[Exception]:
+    """The error of a TLS folder that cannot be used; cryptography is imported only with ``--tls``."""
+    if not config.tls:
+        return _NeverRaised
+    from .tls import TlsError
+
+    return TlsError
+
+
+class _NeverRaised(Exception):
+    """Stands for TLS errors when TLS is off."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,6 +159,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Replay prints its own table; per-webhook log lines would only interleave with it.
         logging.getLogger("mailgun_mock").setLevel(logging.WARNING)
         return replay.run(args)
+    if args.command == "probe":
+        return probe_cli.run(args)
     return 2  # argparse refuses unknown commands before this
 
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from email.message import EmailMessage, Message
 from email.policy import SMTP
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..backend.core import Backend
+
+if TYPE_CHECKING:
+    from ..delivery.probe import ProbeReport
 
 __all__ = ["MockHelpers", "ServerError"]
 
@@ -179,6 +182,26 @@ class MockHelpers:
             lines.append(f"  {message['id']} to {', '.join(message['recipients'])} subject {message['subject']!r} "
                          f"(differs: {differs})")
         raise AssertionError("\n".join(lines))
+
+    def probe_webhook(self, url: str, kind: str = "forward", *, check: bool = True, **options: Any) -> ProbeReport:
+        """Send the app's webhook receiver one valid webhook of ``kind`` and forged ones, as
+        ``POST /mock/webhook-probe`` does (see :mod:`mailgun_mock.delivery.probe`).
+
+        ::
+
+            mock.probe_webhook("http://127.0.0.1:8000/hooks/mailgun")             # a forward() receiver
+            mock.probe_webhook("http://127.0.0.1:8000/hooks/events", "webhook")   # event webhooks
+
+        :param kind: ``forward``, ``notify``, ``webhook`` or ``webhook:<name>``.
+        :param check: raise when the receiver got something wrong (else just answer the report).
+        :param options: ``recipient`` (of the probes' message), ``oversize`` (bytes of the oversized probe).
+        :raises AssertionError: with ``check``, carrying the verdict table, when the receiver accepted a
+            forgery or refused the valid webhook.
+        """
+        report = self.backend.probe_webhook(url, kind, **options)
+        if check and not report.passed:
+            raise AssertionError(report.table())
+        return report
 
     def raise_errors(self) -> None:
         """Re-raise, in the caller's thread, the first error a request hit on the server thread.

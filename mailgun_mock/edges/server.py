@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     import requests
 
     from .smtp import SmtpListener
+    from .tls import TlsFiles
 
 __all__ = ["MailgunMock", "ServerError"]
 
@@ -43,10 +45,18 @@ class MailgunMock(Service, MockHelpers):
         self._session: requests.Session | None = None
         self._smtp: SmtpListener | None = None
         self._writer: snapshot.SnapshotWriter | None = None
+        #: with ``tls``: the CA and certificate files this start uses (see :mod:`.tls`).
+        self.tls_files: TlsFiles | None = None
 
     # -- lifecycle: Service binds in the caller's thread (a busy port fails there) and serves on a daemon thread
 
     def _serve(self) -> threading.Thread:
+        context: ssl.SSLContext | None = None
+        if self.config.tls:  # imported here: cryptography loads only for a mock serving HTTPS
+            from .tls import prepare, server_context
+
+            self.tls_files = prepare(self.config)
+            context = server_context(self.tls_files)
         if self.config.snapshot:
             # Load before anything serves; a corrupt file raises SnapshotError here and, since no
             # writer exists yet, is never overwritten.
@@ -55,7 +65,7 @@ class MailgunMock(Service, MockHelpers):
                 self.backend.store.restore(state)
             self._writer = snapshot.SnapshotWriter(self.backend.store, self.config.snapshot, self.config.snapshot_delay)
         try:
-            server = WsgiServer.bind(self.config.host, self.config.port, self.app)
+            server = WsgiServer.bind(self.config.host, self.config.port, self.app, context)
         except BaseException:
             self._close_writer()
             raise
@@ -96,7 +106,7 @@ class MailgunMock(Service, MockHelpers):
 
     @property
     def url(self) -> str:
-        """Base URL, e.g. ``http://127.0.0.1:54321``; give it to an SDK as its API base."""
+        """Base URL, e.g. ``http://127.0.0.1:54321`` (``https://`` with ``tls``); give it to an SDK as its API base."""
         host = self.config.host
         if host in ("", "0.0.0.0"):
             host = "127.0.0.1"
@@ -104,7 +114,20 @@ class MailgunMock(Service, MockHelpers):
             host = "::1"
         if ":" in host:
             host = f"[{host}]"
-        return f"http://{host}:{self.port}"
+        return f"{'https' if self.config.tls else 'http'}://{host}:{self.port}"
+
+    @property
+    def ca_file(self) -> str | None:
+        """With ``tls``: the CA file clients must trust (``REQUESTS_CA_BUNDLE``, ``NODE_EXTRA_CA_CERTS``,
+        ``SSL_CERT_FILE``); ``None`` without TLS.
+
+        :raises RuntimeError: with ``tls``, before :meth:`start`.
+        """
+        if not self.config.tls:
+            return None
+        if self.tls_files is None:
+            raise RuntimeError("the server is not running: call start() first")
+        return str(self.tls_files.ca_file)
 
     @property
     def smtp_port(self) -> int | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import selectors
 import socket
+import ssl
 from typing import Any
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
@@ -42,14 +43,25 @@ class WsgiServer(ThreadedWSGIServer):
         super().__init__(*args, **kwargs)
 
     @classmethod
-    def bind(cls, host: str, port: int, app: Any) -> WsgiServer:
-        """Bind and listen here, raising ``OSError`` for a busy port (werkzeug would ``sys.exit``)."""
+    def bind(cls, host: str, port: int, app: Any, ssl_context: ssl.SSLContext | None = None) -> WsgiServer:
+        """Bind and listen here, raising ``OSError`` for a busy port (werkzeug would ``sys.exit``).
+
+        :param ssl_context: serve HTTPS with it, on the same port.
+        """
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         listener = socket.create_server((host, port), family=family, backlog=128)
         try:
-            return cls(host, listener.getsockname()[1], app, handler=_RequestHandler, fd=listener.fileno())
+            server = cls(host, listener.getsockname()[1], app, handler=_RequestHandler, fd=listener.fileno())
         finally:
             listener.close()  # the server holds its own duplicate of the descriptor
+        if ssl_context is not None:
+            # Wrapped here rather than by werkzeug, to defer the handshake: werkzeug's wrapping does it
+            # inside accept(), on the one thread that accepts, so a client that connects and stays
+            # silent would stall every other. Deferred, OpenSSL completes it on the request's own
+            # thread at the first read, where werkzeug logs a failed one.
+            server.socket = ssl_context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+            server.ssl_context = ssl_context  # werkzeug reads it for wsgi.url_scheme
+        return server
 
     def serve_until_stopped(self) -> None:
         with selectors.DefaultSelector() as selector:

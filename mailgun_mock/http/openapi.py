@@ -153,6 +153,14 @@ _SEND_FIELDS: dict[str, Schema] = {
     "amp-html": _STR, "template": {**_STR, "description": "refused: the mock keeps no templates"},
     "recipient-variables": {**_STR, "description": "a JSON object: address -> variables"}, **_SEND_OPTIONS,
 }
+_PROBE_FIELDS: dict[str, Schema] = {
+    "url": {**_STR, "description": "The receiver, e.g. http://127.0.0.1:8000/hooks/mailgun"},
+    "kind": {"type": "string", "enum": ["forward", "notify", "webhook", *(f"webhook:{n}" for n in WEBHOOK_NAMES)],
+             "description": "What the receiver takes; default forward"},
+    "recipient": {**_STR, "description": "The address the probes' message is to"},
+    "oversize": {"type": "integer", "minimum": 1, "maximum": 64 << 20,
+                 "description": "Bytes of the oversized probe; default twice max_message_size plus 64 KiB"},
+}
 _REJECTABLE = (400, 404, "4XX", "5XX")  # a send or resend may meet a `reject` rule
 
 
@@ -275,6 +283,12 @@ def _mock_paths() -> dict[str, dict[str, Any]]:
                                    patterns={"^h:[!-9;-~]+$": _STR}, extra=raw)),
         },
         "/deliveries": {"get": _op("listDeliveries", "Every webhook attempt, oldest first", ref("DeliveryList"))},
+        "/webhook-probe": {
+            "post": _op("probeWebhook", "Send a receiver one valid webhook and forged ones; a verdict for each",
+                        ref("ProbeReport"), errors=[400], body={"required": True, "content": {
+                            _JSON: {"schema": _fields(_PROBE_FIELDS, ["url"])},
+                            _FORM: {"schema": _fields(_PROBE_FIELDS, ["url"])}}}),
+        },
         "/rules": {
             "post": _op("createRule", "Add a rule for what happens to sent mail", ref("Rule"), errors=[400],
                         body={"required": True, "content": {_JSON: {"schema": ref("RuleInput")}}}),

@@ -150,6 +150,12 @@ SCHEMAS: dict[str, Schema] = {
         "outcome": {"enum": ["delivered", "retrying", "failed", "rejected"]}, "recipient": STR,
         "scheduled_at": NUM, "status": _nullable(INT), "url": STR,
     }))}),
+    "ProbeReport": closed({"url": STR, "kind": STR, "passed": BOOL, "problems": INT, "table": STR,
+                           "probes": array(closed({
+                               "probe": STR, "forged": BOOL, "status": _nullable(INT), "error": _nullable(STR),
+                               "size": INT, "accepted": BOOL, "ok": BOOL, "check": STR,
+                               "verdict": {"enum": ["accepted as it should", "REFUSED a valid webhook",
+                                                    "refused as it should", "ACCEPTED a forged webhook"]}}))}),
     "RuleInput": closed({"outcome": {"oneOf": [_OUTCOME, array(_OUTCOME, minItems=1, uniqueItems=True)]}},
                         {"match": _MATCH, **_RULE_OPTIONS},
                         "What happens to sent mail whose recipient matches; options apply to some outcomes."),

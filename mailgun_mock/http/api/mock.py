@@ -77,6 +77,16 @@ def _build_from_fields(form: MultiDict[str, str]) -> tuple[bytes, list[str]]:
     )
 
 
+@bp.post("/webhook-probe")
+def webhook_probe() -> ResponseReturnValue:
+    body = request.get_json(silent=True) if request.is_json else params()
+    if not isinstance(body, (dict, MultiDict)):
+        raise BadRequest("send url and kind as a JSON object or as form fields")
+    report = backend().probe_webhook(body.get("url"), body.get("kind") or "forward",
+                                     recipient=body.get("recipient"), oversize=body.get("oversize"))
+    return jsonify(report.to_json())
+
+
 @bp.get("/deliveries")
 def deliveries() -> ResponseReturnValue:
     attempts = backend().list_deliveries()
