@@ -35,7 +35,7 @@ _NOT_ASCII_SAFE = ("utf_16", "utf_32", "utf_7", "iso2022", "hz")
 MAIL_CHARSETS = (
     "cp1252", "iso8859_15", "cp1250", "iso8859_2", "cp1251", "koi8_r", "koi8_u", "iso8859_5", "cp1253",
     "iso8859_7", "cp1254", "cp1257", "cp1255", "cp1256", "cp874", "cp932", "euc_jp", "iso2022_jp", "gb18030",
-    "big5hkscs", "cp949", "cp1258", "mac_roman",
+    "big5hkscs", "cp949", "cp1258",
 )
 _CJK = frozenset({"cp932", "euc_jp", "iso2022_jp", "gb18030", "big5hkscs", "cp949"})
 # A valid UTF-8 sequence of two or more bytes (no overlongs, no surrogates), for counting evidence.
