@@ -83,9 +83,11 @@ def main() -> int:
     parser.add_argument("--venv", type=pathlib.Path, default=pathlib.Path(os.environ.get("MAILGUN_MOCK_TALON_VENV",
                                                                                          DEFAULT_VENV)))
     parser.add_argument("--verbose", action="store_true", help="also show talon's and our answers for each difference")
+    parser.add_argument("--code", type=pathlib.Path, default=ROOT,
+                        help="measure the mailgun_mock of another checkout (say, main) on this corpus")
     args = parser.parse_args()
 
-    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(args.code.resolve()))
     from mailgun_mock.mail.quotes import strip_text
 
     manifest = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))

@@ -51,6 +51,7 @@ class _Lines:
         self.lines = lines
         self.blank = [not line.strip() for line in lines]
         self.quoted = [_quoted(line) for line in lines]
+        self.colon = [line.rstrip().endswith((":", "：")) for line in lines]  # every attribution ends with a colon
 
     def after(self, i: int) -> int:
         """Index of the first non-blank line after ``i``, ``len(lines)`` if none."""
@@ -74,12 +75,13 @@ class _Lines:
     def attribution(self, i: int) -> int:
         """How many lines (1 to 3, wrapped by the client) the attribution starting at ``i`` spans; 0 if none."""
         lines = self.lines
+        if not any(self.colon[i:i + 3]):
+            return 0  # most lines are out at this cheap test
         for span in (1, 2, 3):
             end = i + span
             if end > len(lines) or any(self.blank[i:end]) or any(self.quoted[i:end]):
                 return 0
-            last = lines[end - 1].rstrip()
-            if not last.endswith((":", "：")):
+            if not self.colon[end - 1]:
                 continue
             if span > 1 and not reply_markers.attribution_head(lines[i]):
                 return 0  # a wrapped attribution starts like one; this line is text before it
@@ -90,15 +92,17 @@ class _Lines:
     def history_block(self, i: int) -> bool:
         """Whether an unquoted history (header block, "Original Message" line, underscores) starts at ``i``."""
         line = self.lines[i]
-        if reply_markers.ORIGINAL.match(line):
-            return True
         head = line.lstrip()[:1]
+        if head == "-" and reply_markers.ORIGINAL.match(line):
+            return True
         if head == "-" and line.rstrip().endswith("--") and reply_markers.WROTE.search(line):
             return True  # Zoho: "---- On Mon, 06 Jan 2025 10:15:00 +0100 Alice <a@example.com> wrote ----"
         if head in ("-", "_") and (reply_markers.UNDERSCORES.match(line) or line.strip().startswith("--")):
             j = self.after(i)
             if j < len(self.lines) and reply_markers.HEADER_FROM.match(self.lines[j]) and self.header_block(j):
                 return not reply_markers.FORWARDED.match(line)
+        if ":" not in line and "：" not in line:
+            return False
         return reply_markers.HEADER_FROM.match(line) is not None and self.header_block(i) and not self.forwarded(i)
 
     def header_block(self, i: int) -> bool:
