@@ -312,16 +312,16 @@ def test_charset_mixed_utf8_and_latin1_lines() -> None:
 
 
 def test_charset_declared_utf8_with_a_latin1_line() -> None:
-    """Text declared UTF-8 that holds one Latin-1 line is decoded line by line rather than garbled."""
+    """Text declared UTF-8 with one stray Latin-1 byte keeps its UTF-8 and gets U+FFFD for that byte only."""
     raw = "Content-Type: text/plain; charset=utf-8\n\nGrüße\n".encode() + b"Kr\xe4mer"
-    assert ParsedMessage(raw).body_plain == "Grüße\nKrämer"
+    assert ParsedMessage(raw).body_plain == "Grüße\nKr\ufffdmer"
 
 
 def test_charset_unknown_label_falls_back_and_records_defect() -> None:
     """An unknown charset name decodes as UTF-8 and is reported in defects."""
     msg = ParsedMessage("Content-Type: text/plain; charset=x-made-up\n\nnaïve".encode())
     assert msg.body_plain == "naïve"
-    assert msg.defects == ["unknown charset 'x-made-up'; decoded as UTF-8 or cp1252"]
+    assert msg.defects == ["unknown charset 'x-made-up'; detected from the bytes"]
 
 
 def test_charset_quoted_printable_utf8_body() -> None:

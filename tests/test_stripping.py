@@ -385,3 +385,48 @@ def test_tokenizer_matches_html_parser(pieces: list[str]) -> None:
         pytest.skip("this interpreter's html.parser differs from the grammar stripping.py copies")
     source = "".join(pieces)
     assert _new_tokens(source) == _reference_tokens(source)
+
+
+# --- strip_text: shapes from issue #17 ---------------------------------------------------------------
+
+def test_strip_text_quote_followed_by_signature_is_still_a_quote() -> None:
+    """Thunderbird's attribution and quote with the "-- " signature below it: the quote goes, the signature stays."""
+    text = "Yes, Friday.\n\nOn 06/01/2025 10:15, Alice Smith wrote:\n> Lunch?\n> Alice\n\n-- \nBob Builder\nACME"
+    assert strip_text(text) == ("Yes, Friday.", "-- \nBob Builder\nACME")
+
+
+def test_strip_text_quote_followed_by_list_footer_keeps_the_footer() -> None:
+    """A list footer under the quote is not quoted history: it stays in the text, as talon keeps it."""
+    text = ("Merged.\n\nOn Mon, Jan 6, 2025 at 10:15 AM Alice <a@example.com> wrote:\n> Please merge.\n\n"
+            "_______________________________________________\ndev mailing list\n")
+    assert strip_text(text) == ("Merged.\n\n_______________________________________________\ndev mailing list", "")
+
+
+def test_strip_text_bottom_post_keeps_the_reply_below_the_quote() -> None:
+    """A reply written below an attributed quote keeps the reply and drops the quote."""
+    text = "On 06/01/2025 10:15, Alice Smith wrote:\n> Lunch?\n\nYes, Friday works.\n\n-- \nBob"
+    assert strip_text(text) == ("Yes, Friday works.", "-- \nBob")
+
+
+def test_strip_text_android_original_message_block() -> None:
+    """Samsung's "-------- Original message --------" block (any language) and what follows it is history."""
+    text = ("Oui.\n\nEnvoyé depuis mon Galaxy\n\n\n-------- Message d'origine --------\nDe : Alice <a@example.com> \n"
+            "Date : 06/01/2025 10:15 (GMT+01:00) \nÀ : Bob <b@example.com> \nObjet : Déjeuner \n\nDéjeuner ?\n")
+    assert strip_text(text) == ("Oui.", "Envoyé depuis mon Galaxy")
+
+
+def test_strip_text_gmail_attribution_without_a_verb() -> None:
+    """Gmail's Russian and Japanese attributions have no "wrote": a dated line with an address above a quote counts."""
+    assert strip_text("Да.\n\nпн, 6 янв. 2025 г. в 10:15, Ольга <olga@example.ru>:\n\n> Обед?\n") == ("Да.", "")
+    assert strip_text("はい。\n\n2025年1月6日(月) 10:15 山田 <y@example.jp>:\n\n> ランチ？\n") == ("はい。", "")
+
+
+def test_strip_text_localized_outlook_header_block() -> None:
+    """An Italian Outlook "Da: / Inviato: / A: / Oggetto:" block starts the history."""
+    text = "Va bene.\n\nDa: Giulia <g@example.it>\nInviato: lunedì 6 gennaio 2025 10:15\nA: Marco\nOggetto: Pranzo\n\nPranzo?"
+    assert strip_text(text) == ("Va bene.", "")
+
+
+def test_strip_text_localized_sign_off_is_the_signature() -> None:
+    """A German closing formula and the name under it are the signature, like "Best regards,"."""
+    assert strip_text("Passt.\n\nMit freundlichen Grüßen\nJonas Becker") == ("Passt.", "Mit freundlichen Grüßen\nJonas Becker")

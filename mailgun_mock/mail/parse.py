@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from email.message import Message
 from functools import cached_property
 
+from .charsets import decode_part
 from .headers import (
     ADDRESS_HEADERS,
     decode_base64,
-    decode_bytes,
     decode_header_value,
     parse_addresses,
     split_head,
@@ -27,6 +27,7 @@ from .headers import (
 )
 from .html_text import html_to_text
 from .quotes import strip_html, strip_text
+from .uuencode import UU_ENCODINGS, decode_uu_part, extract_uu_blocks, guess_type
 
 __all__ = ["Attachment", "ParsedMessage"]
 
@@ -367,17 +368,29 @@ def _leaf(headers: list[tuple[str, str]], info: _PartInfo, ctype: str, data: byt
             defects.append(f"invalid base64 in a {ctype} part; decoded best-effort")
     elif cte == "quoted-printable":
         content = binascii.a2b_qp(data)
+    uu_name = ""
+    if cte in UU_ENCODINGS:
+        uu, _ = decode_uu_part(data)
+        if uu is None:
+            defects.append(f"no uuencoded file in a {ctype} part sent as {cte}; kept as it is")
+        else:
+            content, uu_name = uu.content, uu.name
+            if ctype in ("text/plain", "application/octet-stream"):  # the usual placeholders: the name says more
+                ctype = guess_type(uu_name)
     disposition = info.disposition()
     try:
-        filename = decode_header_value(info.filename() or "")
+        filename = decode_header_value(info.filename() or "") or uu_name
     except Exception:  # email.utils can trip on pathological RFC 2231 values
-        filename = ""
+        filename = uu_name
         defects.append(f"unreadable filename parameter in a {ctype} part")
     cid = decode_header_value(fields.get("content-id", "")) or None
     if ctype in ("text/plain", "text/html") and disposition != "attachment" and not filename:
-        text = decode_bytes(content, info.charset(), defects).replace("\r\n", "\n")
+        text = decode_part(content, info.charset(), defects, html=ctype == "text/html").replace("\r\n", "\n")
         if ctype == "text/plain" and body.plain is None:
-            body.plain = text
+            body.plain, files = extract_uu_blocks(text)
+            for uu in files:  # an inline "begin 644 name" block is a file, as mail clients show it
+                attachments.append(Attachment(len(attachments), uu.name, guess_type(uu.name), uu.content, None,
+                                              "attachment", len(uu.content)))
             return
         if ctype == "text/html" and body.html is None:
             body.html = text

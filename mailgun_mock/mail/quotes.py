@@ -3,9 +3,19 @@
 Written here rather than taken from a library: ``talon`` (Mailgun's own) was last released in 2017
 and pulls in numpy, scipy, scikit-learn and lxml; ``mail-parser-reply`` strips the whitespace of
 every line and treats any ``- item`` list or ``Thanks, ...`` sentence as the start of a signature;
-``email-reply-parser`` is unmaintained, English-only and has no HTML support. The rules below follow
-talon's observable behaviour and err towards keeping text: a signature or quote is cut only when a
-strong marker says so, and never when it would leave nothing.
+``email-reply-parser`` is unmaintained, English-only and has no HTML support. The rules follow
+talon's observable behaviour (measured by ``bench/bench_replies.py`` on ``fixtures/replies/``) and
+go past it where it is plainly wrong, mostly on localized markers (:mod:`.reply_markers`):
+
+- Quoted history that an attribution ("On <date>, <name> wrote:", in any supported language, quoted
+  or not) introduces is removed with the attribution, wherever it stands: text after it (a reply
+  written below the quote, a signature, a list footer) is kept.
+- A header block ("From: / Sent: / To:", "-----Original Message-----", Samsung's "-------- Original
+  message --------", Outlook's underscore line), or an attribution followed by unquoted text (Yahoo,
+  Zoho), starts an unquoted history: everything from there on goes.
+- Text between two quoted blocks makes an inline reply: then nothing is removed.
+- With no attribution, a quoted block that ends the message goes, with a short intro such as
+  "Alice wrote:" before it (talon keeps both).
 """
 
 from __future__ import annotations
@@ -14,82 +24,159 @@ import html as htmllib
 import logging
 import re
 
+from . import reply_markers
 from .html_scan import ATTR_TAGS, BLOCK, VOID, Token, tokenize
+from .signature import signature_start
 
 __all__ = ["strip_html", "strip_text"]
 
 log = logging.getLogger("mailgun_mock")
 
 _I = re.IGNORECASE
-# "On <date>, <name> wrote:" and its translations; the line must end with the verb and colon.
-_ATTRIBUTION = re.compile(
-    r"^\s*(?:"
-    r"On\s.{1,240}?\bwrote|Am\s.{1,240}?\bschrieb\b.{0,240}?|.{1,240}?\bschrieb am\b.{1,120}?"
-    r"|Le\s.{1,240}?\ba\s+écrit|El\s.{1,240}?\bescribió|Op\s.{1,240}?\bschreef|Il\s.{1,240}?\bha scritto"
-    r"|Em\s.{1,240}?\bescreveu|Den\s.{1,240}?\bskrev|W dniu\s.{1,240}?\bnapisał(?:\(a\))?"
-    r")\s*:\s*$", _I)
-_ATTRIBUTION_START = re.compile(r"^\s*(On|Am|Le|El|Op|Il|Em|Den|W dniu)\s", _I)
-_ATTRIBUTION_END = re.compile(r"\b(wrote|schrieb|écrit|escribió|schreef|scritto|escreveu|skrev|napisał(\(a\))?)"
-                              r"\s*:\s*$", _I)
-_ORIGINAL = re.compile(r"^\s*-{2,}\s*(Original Message|Ursprüngliche Nachricht|Message d'origine|Mensaje original"
-                       r"|Messaggio originale|Oorspronkelijk bericht|Mensagem original)\s*-{2,}", _I)
-_OUTLOOK_TEXT = re.compile(r"\*?From\s*:.{1,300}?\b(Sent|Date)\s*:.{1,300}?\b(To|Subject)\s*:", _I)
-_FORWARDED = re.compile(r"^\s*-{2,}\s*(Forwarded message|Weitergeleitete Nachricht|Message transféré)", _I)
-_UNDERSCORES = re.compile(r"^\s*_{20,}\s*$")
-_FROM_LINE = re.compile(r"^\s*\*?(From|De|Von|Van|Da|Från|Od)\s*:\*?\s*\S", _I)
-_OUTLOOK_FIELD = re.compile(r"^\s*\*?(Sent|Date|Gesendet|Datum|Envoyé|Enviado|Verzonden|Inviato|To|An|À|Para|Aan"
-                            r"|A|Subject|Betreff|Objet|Asunto|Onderwerp|Oggetto|Cc)\s*:", _I)
-_SIG_DELIMITER = re.compile(r"^-- ?$")
-_MOBILE = re.compile(
-    r"^\s*(Sent from my \S.{0,60}|Sent from (Mail|Outlook|Yahoo Mail|Gmail|Samsung|my mobile)\b.{0,60}"
-    r"|Get Outlook for \S.{0,60}|Sent with \S.{0,60}|Sent via \S.{0,60}|Envoyé de mon \S.{0,60}"
-    r"|Von meinem \S.{0,60} gesendet|Enviado desde mi \S.{0,60})\s*$", _I)
-_SIGN_OFF = re.compile(
-    r"^\s*(thanks|thank you|many thanks|thanks again|thx|cheers|best|best wishes|best regards|kind regards"
-    r"|warm regards|warmly|regards|sincerely|yours( truly| sincerely)?|all the best|take care|br"
-    r"|mit freundlichen grüßen|viele grüße|beste grüße|liebe grüße|grüße|gruß|cordialement|bien à vous"
-    r"|merci|saludos|un saludo|atentamente|gracias)\s*[,.!]?\s*$", _I)
 
 
-def _is_attribution(line: str) -> bool:
-    """Whether ``line`` is an "On ..., X wrote:" attribution (any supported language)."""
-    return len(line) < 400 and line.rstrip().endswith(":") and _ATTRIBUTION.match(line) is not None
+def _quoted(line: str) -> bool:
+    return line.lstrip().startswith(">")
 
 
-def _quote_start(lines: list[str]) -> int:
-    """Index of the first line of the quoted history, ``len(lines)`` when there is none."""
-    quoted = [line.lstrip().startswith(">") for line in lines]
-    blank = [not line.strip() for line in lines]
-    # What follows each line, computed once so the scan below stays linear.
-    quoted_after, unquoted_after = [False] * (len(lines) + 1), [False] * (len(lines) + 1)
-    for i in range(len(lines) - 1, -1, -1):
-        quoted_after[i] = quoted_after[i + 1] or (quoted[i] and not blank[i])
-        unquoted_after[i] = unquoted_after[i + 1] or not (quoted[i] or blank[i])
-    previous = ""
-    for i, line in enumerate(lines):
+def _unquote(line: str) -> str:
+    """The line without its leading ``>`` markers (for a quoted attribution such as iOS Mail's)."""
+    return line.lstrip().lstrip("> ")
+
+
+class _Lines:
+    """A body's lines with what the cut rules ask about them, computed once."""
+
+    def __init__(self, lines: list[str]) -> None:
+        self.lines = lines
+        self.blank = [not line.strip() for line in lines]
+        self.quoted = [_quoted(line) for line in lines]
+        self.colon = [line.rstrip().endswith((":", "：")) for line in lines]  # every attribution ends with a colon
+
+    def after(self, i: int) -> int:
+        """Index of the first non-blank line after ``i``, ``len(lines)`` if none."""
+        j = i + 1
+        while j < len(self.lines) and self.blank[j]:
+            j += 1
+        return j
+
+    def quote_next(self, i: int) -> bool:
+        """Whether the first non-blank line after ``i`` is quoted."""
+        j = self.after(i)
+        return j < len(self.lines) and self.quoted[j]
+
+    def run_end(self, i: int) -> int:
+        """End (exclusive) of the quoted run at ``i``: quoted and blank lines, up to the next unquoted text."""
+        j = i
+        while j < len(self.lines) and (self.quoted[j] or self.blank[j]):
+            j += 1
+        return j
+
+    def attribution(self, i: int) -> int:
+        """How many lines (1 to 3, wrapped by the client) the attribution starting at ``i`` spans; 0 if none."""
+        lines = self.lines
+        if not any(self.colon[i:i + 3]):
+            return 0  # most lines are out at this cheap test
+        for span in (1, 2, 3):
+            end = i + span
+            if end > len(lines) or any(self.blank[i:end]) or any(self.quoted[i:end]):
+                return 0
+            if not self.colon[end - 1]:
+                continue
+            if span > 1 and not reply_markers.attribution_head(lines[i]):
+                return 0  # a wrapped attribution starts like one; this line is text before it
+            if reply_markers.is_attribution(" ".join(x.strip() for x in lines[i:end]), quote_follows=self.quote_next(end - 1)):
+                return span
+        return 0
+
+    def history_block(self, i: int) -> bool:
+        """Whether an unquoted history (header block, "Original Message" line, underscores) starts at ``i``."""
+        line = self.lines[i]
+        head = line.lstrip()[:1]
+        if head == "-" and reply_markers.ORIGINAL.match(line):
+            return True
+        if head == "-" and line.rstrip().endswith("--") and reply_markers.WROTE.search(line):
+            return True  # Zoho: "---- On Mon, 06 Jan 2025 10:15:00 +0100 Alice <a@example.com> wrote ----"
+        if head in ("-", "_") and (reply_markers.UNDERSCORES.match(line) or line.strip().startswith("--")):
+            j = self.after(i)
+            if j < len(self.lines) and reply_markers.HEADER_FROM.match(self.lines[j]) and self.header_block(j):
+                return not reply_markers.FORWARDED.match(line)
+        if ":" not in line and "：" not in line:
+            return False
+        return reply_markers.HEADER_FROM.match(line) is not None and self.header_block(i) and not self.forwarded(i)
+
+    def header_block(self, i: int) -> bool:
+        """Whether a From: line at ``i`` has at least two more header fields in the next five lines."""
+        return sum(bool(reply_markers.HEADER_FIELD.match(x)) for x in self.lines[i + 1:i + 6]) >= 2
+
+    def forwarded(self, i: int) -> bool:
+        """Whether the line before ``i`` (blanks skipped) opens a forwarded message, whose header block is content."""
+        j = i - 1
+        while j >= 0 and self.blank[j]:
+            j -= 1
+        return j >= 0 and reply_markers.FORWARDED.match(self.lines[j]) is not None
+
+
+def _history(body: _Lines) -> list[bool]:
+    """Which lines are quoted history, by the rules in the module docstring."""
+    lines, quoted, blank = body.lines, body.quoted, body.blank
+    count = len(lines)
+    drop = [False] * count
+    # 1. The first unquoted history cuts everything after it.
+    stop, i = count, 0
+    attributions: list[tuple[int, int]] = []
+    while i < count:
         if blank[i] or quoted[i]:
-            previous = line if not blank[i] else previous
+            i += 1
             continue
-        if _ORIGINAL.match(line):
-            return i
-        nxt = lines[i + 1] if i + 1 < len(lines) else ""
-        wrapped = _ATTRIBUTION_START.match(line) and _ATTRIBUTION_END.search(nxt) and _is_attribution(f"{line} {nxt}")
-        after = i + 1 + bool(wrapped)
-        # Quoted text with answers between its lines is an inline reply: all of it is content.
-        if (_is_attribution(line) or wrapped) and not (quoted_after[after] and unquoted_after[after]):
-            return i
-        if _UNDERSCORES.match(line) and any(_FROM_LINE.match(x) for x in lines[i + 1:i + 3]):
-            return i
-        if _FROM_LINE.match(line) and sum(bool(_OUTLOOK_FIELD.match(x)) for x in lines[i + 1:i + 6]) >= 2:
-            if not _FORWARDED.match(previous):  # a forwarded message's header block is content
-                return i
-        previous = line
-    # A trailing block of ">" lines, and the attribution line that introduces it.
-    end = len(lines)
+        if body.history_block(i):
+            stop = i
+            break
+        span = body.attribution(i)
+        if span:
+            if not body.quote_next(i + span - 1):
+                stop = i
+                break
+            attributions.append((i, span))
+            i += span
+            continue
+        i += 1
+    for k in range(stop, count):
+        drop[k] = True
+    # 2. Text between two quoted blocks: an inline reply, kept whole.
+    seen_quote = text_after_quote = False
+    for k in range(stop):
+        if quoted[k]:
+            if text_after_quote:
+                return drop
+            seen_quote = True
+        elif seen_quote and not blank[k] and not any(a <= k < a + s for a, s in attributions):
+            text_after_quote = True
+    # 3. Each attribution goes with the quoted run below it; a quoted attribution takes its whole run.
+    found = False
+    for a, span in attributions:
+        end = body.run_end(a + span)
+        drop[a:end] = [True] * (end - a)
+        found = True
+    k = 0
+    while k < stop:
+        if quoted[k] and not drop[k]:
+            end = min(body.run_end(k), stop)
+            if any(quoted[j] and reply_markers.is_attribution(_unquote(lines[j]), quote_follows=True)
+                   for j in range(k, end)):
+                drop[k:end] = [True] * (end - k)
+                found = True
+            k = end
+        else:
+            k += 1
+    if found:
+        return drop
+    # 4. No attribution: a quoted block that ends the message goes, with a short intro line before it.
+    end = stop
     while end and blank[end - 1]:
         end -= 1
     if not end or not quoted[end - 1]:
-        return len(lines)
+        return drop
     start = end
     while start and (blank[start - 1] or quoted[start - 1]):
         start -= 1
@@ -97,35 +184,15 @@ def _quote_start(lines: list[str]) -> int:
     while intro and blank[intro - 1]:
         intro -= 1
     line = lines[intro - 1].strip() if intro else ""
-    if line.endswith(":") and len(line) < 300 and ("@" in line or _ATTRIBUTION_END.search(line)):
-        return intro - 1
-    return start
+    if line.endswith(":") and len(line) < 300 and ("@" in line or reply_markers.WROTE.search(line)):
+        start = intro - 1
+    drop[start:end] = [True] * (end - start)
+    return drop
 
 
-def _looks_like_signature_line(line: str) -> bool:
-    """Whether a line after a sign-off reads like a name, title or contact detail rather than prose."""
-    words = line.split()
-    return len(line.strip()) <= 60 and (len(words) <= 4 or sum(w[:1].islower() for w in words) < 2)
-
-
-def _signature_start(lines: list[str]) -> int:
-    """Index where the signature begins in an already quote-free body, ``len(lines)`` if none.
-
-    The signature starts at a ``-- `` line or a trailing "Sent from my ..." line, extended back to a
-    sign-off ("Thanks,", "Best regards") that is followed only by short name/title/contact lines.
-    """
-    content = [i for i, line in enumerate(lines) if line.strip()]
-    if len(content) < 2:
-        return len(lines)
-    start = next((i for i in reversed(content[1:]) if _SIG_DELIMITER.match(lines[i])), len(lines))
-    if start == len(lines) and _MOBILE.match(lines[content[-1]]):
-        start = content[-1]
-    tail = [i for i in content if i < start][-8:]
-    for pos, i in enumerate(tail):
-        if i != content[0] and _SIGN_OFF.match(lines[i]):
-            if all(_looks_like_signature_line(lines[j]) for j in tail[pos + 1:]):
-                return i
-    return start
+def _is_attribution(line: str) -> bool:
+    """Whether ``line`` is an "On ..., X wrote:" attribution (any supported language), for the HTML rules."""
+    return reply_markers.is_attribution(line, quote_follows=True)
 
 
 def strip_text(text: str) -> tuple[str, str]:
@@ -136,8 +203,9 @@ def strip_text(text: str) -> tuple[str, str]:
     """
     try:
         lines = text.replace("\r\n", "\n").split("\n")
-        body = lines[:_quote_start(lines)]
-        cut = _signature_start(body)
+        drop = _history(_Lines(lines))
+        body = [line for line, gone in zip(lines, drop) if not gone]
+        cut = signature_start(body)
         stripped = "\n".join(body[:cut]).rstrip().lstrip("\n")
         return stripped, "\n".join(body[cut:]).strip()
     except Exception:  # pragma: no cover - stripping is best-effort and must never break a delivery
@@ -185,7 +253,7 @@ def _is_outlook_marker(tokens: list[Token], i: int) -> bool:
     if tok.tag == "hr" or not first.startswith(("From", "*From", "-")):
         return False  # cheap test first: most blocks do not start like a header
     text = _element_text(tokens, i + 1, 40)
-    return bool(_ORIGINAL.match(text) or _OUTLOOK_TEXT.match(text))
+    return bool(reply_markers.ORIGINAL.match(text) or reply_markers.OUTLOOK_TEXT.match(text))
 
 
 def _drop_attribution(tokens: list[Token], drop: list[bool], i: int) -> None:
@@ -205,7 +273,7 @@ def _drop_attribution(tokens: list[Token], drop: list[bool], i: int) -> None:
                 if _is_attribution(joined):
                     break
                 lines += 1
-                if tok.tag != "br" or lines > 1 or not _ATTRIBUTION_END.search(joined):
+                if tok.tag != "br" or lines > 1 or not reply_markers.WROTE.search(joined):
                     return
         j -= 1
     if not texts:
