@@ -126,8 +126,21 @@ def test_cli_busy_port_exits_1_with_message() -> None:
         done = subprocess.run([sys.executable, "-m", "mailgun_mock", "serve", "--port", str(port)],
                               capture_output=True, text=True, timeout=30)
     assert done.returncode == 1
-    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert f"cannot listen for HTTP on 127.0.0.1:{port}: Address already in use" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_cli_busy_smtp_port_names_the_smtp_port() -> None:
+    """A busy SMTP port exits 1 naming SMTP and that port, not the (free) HTTP port."""
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        port = busy.getsockname()[1]
+        done = subprocess.run([sys.executable, "-m", "mailgun_mock", "serve", "--port", "0", "--smtp-port", str(port)],
+                              capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    assert f"cannot listen for SMTP on 127.0.0.1:{port}: Address already in use" in done.stderr
+    assert "HTTP" not in done.stderr and "Traceback" not in done.stderr
 
 
 def test_cli_requires_a_command() -> None:

@@ -76,7 +76,7 @@ def test_replay_in_process_delivers_every_fixture(receiver: HTTPServer, capsys: 
         assert arrived[path.read_bytes()] == recipients >= 1, path.name
         assert row.endswith(f"  200 x{2 * recipients}"), row
     assert len(parsed_posts) == len(mime_posts)
-    assert out.splitlines()[-1].startswith(f"{len(ALL_FIXTURES)} files: {len(ALL_FIXTURES)} injected, 0 failed;")
+    assert out.splitlines()[-1].startswith(f"{len(ALL_FIXTURES)} files: {len(ALL_FIXTURES)} injected, 0 failed, 0 skipped (not regular files);")
 
 
 def test_replay_envelope_falls_back_to_delivered_to(receiver: HTTPServer, capsys: pytest.CaptureFixture[str]) -> None:
@@ -157,7 +157,7 @@ def test_replay_empty_file_fails_its_row_with_server_reason(mode: str, mailgun_m
     assert code == 1
     assert row_of(out, "a-empty.eml").endswith("FAILED: 400 the message is empty")
     assert row_of(out, "b-good.eml").endswith("forward  200")
-    assert out.splitlines()[-1].startswith("2 files: 1 injected, 1 failed;")
+    assert out.splitlines()[-1].startswith("2 files: 1 injected, 1 failed, 0 skipped (not regular files);")
     assert len(receiver.log) == 1
 
 
@@ -250,7 +250,41 @@ def test_replay_runs_as_a_command(receiver: HTTPServer, tmp_path: pathlib.Path) 
     lines = done.stdout.splitlines()
     assert lines[0].split() == ["FILE", "RCPTS", "ROUTES", "ACTIONS", "WEBHOOKS"]
     assert [line.split()[1:] for line in lines[1:3]] == [["1", "1", "forward", "200"]] * 2
-    assert lines[3] == ("2 files: 2 injected, 0 failed; 2 recipients, 2 files matched a route, 2 actions, "
+    assert lines[3] == ("2 files: 2 injected, 0 failed, 0 skipped (not regular files); 2 recipients, 2 files matched a route, 2 actions, "
                         "2 webhooks (2 answered 2xx).")
     assert len(receiver.log) == 2
     assert json.loads(fields_of(receiver.log[0][0])["message-headers"])
+
+
+def test_replay_skips_a_fifo_and_refuses_an_endless_file(tmp_path: pathlib.Path, receiver: HTTPServer) -> None:
+    """A FIFO (which would block a read forever) and a symlink to /dev/zero (which never ends) are skipped
+    and reported, never read; the real message still goes through and the exit code stays 0."""
+    import os
+
+    receiver.expect_request("/hook").respond_with_data("ok")
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "a-real.eml").write_bytes((FIXTURES / "plain-text.eml").read_bytes())
+    os.mkfifo(folder / "b-pipe.eml")
+    (folder / "c-zero.eml").symlink_to("/dev/zero")
+    done = subprocess.run([sys.executable, "-m", "mailgun_mock", "replay", str(folder), "--forward",
+                           receiver.url_for("/hook"), "--recipient", "in@example.com"],
+                          capture_output=True, text=True, timeout=60)
+    lines = done.stdout.splitlines()
+    assert any(line.startswith(str(folder / "b-pipe.eml")) and "skipped: a FIFO, not a regular file" in line
+               for line in lines)
+    assert any(line.startswith(str(folder / "c-zero.eml")) and "skipped: a device, not a regular file" in line
+               for line in lines)
+    assert lines[-1].startswith("3 files: 1 injected, 0 failed, 2 skipped (not regular files);")
+    assert done.returncode == 0
+
+
+def test_read_message_file_refuses_a_file_over_the_limit(tmp_path: pathlib.Path) -> None:
+    """A regular file larger than the limit is refused before it is read."""
+    from mailgun_mock.edges.replay_files import read_message_file
+
+    big = tmp_path / "big.eml"
+    big.write_bytes(b"x" * 2048)
+    with pytest.raises(OSError, match="2048 bytes, more than the 1024 bytes a message may have"):
+        read_message_file(big, 1024)
+    assert read_message_file(big, 4096) == b"x" * 2048

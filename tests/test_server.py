@@ -101,3 +101,66 @@ def test_server_ipv6_url_is_bracketed() -> None:
     with MailgunMock(host="::1") as mock:
         assert mock.url.startswith("http://[::1]:")
         assert requests.get(f"{mock.url}/mock/health", timeout=5).status_code == 200
+
+
+def test_server_smtp_port_zero_picks_a_free_port() -> None:
+    """smtp_port=0 starts SMTP on a free port, read back as smtp_port, and health reports both listeners."""
+    import smtplib
+
+    with MailgunMock(smtp_port=0) as mock:
+        assert mock.smtp_port is not None and mock.smtp_port > 0
+        health = requests.get(f"{mock.url}/mock/health", timeout=5).json()
+        assert health["http"] == {"url": mock.url, "port": mock.port}
+        assert health["smtp"] == {"port": mock.smtp_port}
+        with smtplib.SMTP("127.0.0.1", mock.smtp_port, timeout=10) as client:
+            assert client.noop()[0] == 250
+
+
+def test_server_without_smtp_reports_none() -> None:
+    """By default there is no SMTP listener: smtp_port is None and health says smtp: null."""
+    with MailgunMock() as mock:
+        assert mock.smtp_port is None
+        assert requests.get(f"{mock.url}/mock/health", timeout=5).json()["smtp"] is None
+
+
+def test_server_health_answers_only_once_smtp_accepts() -> None:
+    """Polling /mock/health from the moment the port is bound: the first 200 comes when SMTP already accepts."""
+    import threading
+
+    port = socket.create_server(("127.0.0.1", 0))
+    http_port = port.getsockname()[1]
+    port.close()
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            try:
+                reply = requests.get(f"http://127.0.0.1:{http_port}/mock/health", timeout=2)
+            except requests.ConnectionError:
+                continue
+            smtp = reply.json()["smtp"]["port"]
+            with socket.create_connection(("127.0.0.1", smtp), timeout=2):
+                seen.append(smtp)  # connected: SMTP was accepting when health first said ok
+            return
+
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        with MailgunMock(port=http_port, smtp_port=0) as mock:
+            poller.join(10)
+            assert seen == [mock.smtp_port]
+    finally:
+        stop.set()
+
+
+def test_server_busy_smtp_port_names_smtp_and_releases_http() -> None:
+    """A busy SMTP port raises an OSError naming SMTP and its port; the HTTP port is released again."""
+    with socket.create_server(("127.0.0.1", 0)) as busy:
+        smtp_port = busy.getsockname()[1]
+        mock = MailgunMock(smtp_port=smtp_port)
+        with pytest.raises(OSError, match=f"cannot listen for SMTP on 127.0.0.1:{smtp_port}"):
+            mock.start()
+    assert not mock.running
+    with MailgunMock(port=0) as other:
+        assert other.port > 0

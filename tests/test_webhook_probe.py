@@ -20,7 +20,6 @@ from urllib.parse import parse_qsl
 
 import django
 import pytest
-import requests
 from django.conf import settings
 from werkzeug import Request, Response
 from werkzeug.serving import make_server

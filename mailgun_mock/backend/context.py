@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from typing import Any
 
 from ..base.clock import Clock
@@ -54,6 +55,10 @@ class Context:
         self.store = store or Store(self.config.max_stored_messages, self.config.max_events)
         #: The server's own URL, set by the server once bound; storage URLs are built on it.
         self.server_url = ""
+        self._domains_seen: set[str] = set()
+        self._domains_lock = threading.Lock()
+        #: What listens, set by the server once every listener accepts (``GET /mock/health``).
+        self.listeners: dict[str, Any] | None = None
         self.delivery = DeliveryWorker(self.clock, self.config.signing_key, self.config.retry_schedule,
                                        self.config.delivery_timeout, transport=transport)
         self.webhooks = DomainWebhooks(self.store, self.delivery.submit)
@@ -80,6 +85,19 @@ class Context:
             outside ``--domain`` when that restricts."""
         if not _DOMAIN.fullmatch(domain) or not self.config.serves(domain):
             raise NotFound(f"Domain not found: {printable(domain, 100)}")
+        self.note_domain(domain)
+
+    def note_domain(self, domain: str) -> None:
+        """Log the first use of each domain when any domain is accepted, so that a typo shows."""
+        if self.config.domains:
+            return
+        name = domain.lower()
+        with self._domains_lock:
+            if name in self._domains_seen:
+                return
+            self._domains_seen.add(name)
+        log.info("first use of domain %s (no --domain given, so every domain is accepted; check its spelling)",
+                 printable(name, 100))
 
     def get_stored_message(self, domain: str, key: str) -> StoredMessage:
         """The stored message, unless unknown, deleted or past retention.

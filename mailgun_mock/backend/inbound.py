@@ -51,6 +51,7 @@ class InboundOperations(Context):
             host = domain_of(rcpt)
             if not self.config.serves(host):
                 raise BadRequest(f"Domain not found: {host} (the mock serves {', '.join(self.config.domains)})")
+            self.note_domain(host)
         envelope_sender = sender.strip() if sender is not None else next(iter(msg.addresses("From")), "")
         message_id = msg.message_id.strip() or f"<{new_hex_id(12)}@mailgun-mock.invalid>"
         routes = self.store.routes()

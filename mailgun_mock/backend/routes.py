@@ -14,10 +14,11 @@ from ..lang.filters import MatchContext, parse_filter
 from .context import Context
 from .params import integer, limited
 
-__all__ = ["ROUTES_LIMIT_MAX", "RouteOperations"]
+__all__ = ["ACTIONS_MAX", "ROUTES_LIMIT_MAX", "RouteOperations"]
 
 log = logging.getLogger("mailgun_mock")
 ROUTES_LIMIT_MAX = 1000
+ACTIONS_MAX = 100
 ROUTES_LIMIT_DEFAULT = 100
 
 
@@ -35,6 +36,11 @@ class RouteOperations(Context):
 
     @staticmethod
     def _validate_actions(actions: Sequence[str]) -> tuple[str, ...]:
+        if len(actions) > ACTIONS_MAX:
+            # Mailgun documents no maximum; a cap keeps one request from making a route that costs
+            # every inbound message thousands of actions (a deliberate difference, in the README).
+            raise BadRequest(f"A route may have at most {ACTIONS_MAX} actions, got {len(actions)}; "
+                             "create further routes with the same expression for more")
         for number, action in enumerate(actions, 1):
             limited(action, "action")
             try:

@@ -43,7 +43,9 @@ class Config:
     :param max_stored_messages: stored messages kept at most; past it the oldest are evicted.
     :param max_events: events kept per domain at most; past it the oldest are evicted.
     :param domains: the domains served; empty means any domain is accepted.
-    :param smtp_port: port of the SMTP listener (``0`` = no SMTP listener).
+    :param smtp_port: port of the inbound SMTP listener: ``None`` = no listener, ``0`` = a free port
+        (read back as :attr:`MailgunMock.smtp_port`). On the command line and in the environment
+        ``0`` means no listener, as for ``--smtp-port``.
     :param snapshot: path of the JSON snapshot to load at start and keep up to date (``""`` = none).
     :param snapshot_delay: seconds between a change and the snapshot write that records it.
     :param allowed_hosts: host names clients may use besides loopback (the HTTPS certificate names them).
@@ -67,7 +69,7 @@ class Config:
     max_events: int = 1_000_000
     # The flag is --domain (repeatable), so its environment twin is MAILGUN_MOCK_DOMAIN (comma-separated).
     domains: tuple[str, ...] = dataclasses.field(default=(), metadata={"env": "DOMAIN"})
-    smtp_port: int = 0
+    smtp_port: int | None = None
     snapshot: str = ""
     snapshot_delay: float = 0.5
     # The flag is --allowed-host (repeatable), so its environment twin is MAILGUN_MOCK_ALLOWED_HOST.
@@ -91,9 +93,9 @@ class Config:
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
             raise ConfigError(f"public_url must start with http:// or https://, got {self.public_url!r}")
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))
-        object.__setattr__(self, "domains", tuple(d.strip().lower() for d in self.domains if d.strip()))
-        object.__setattr__(self, "allowed_hosts", tuple(h.strip().lower() for h in self.allowed_hosts if h.strip()))
-        if not 0 <= self.smtp_port <= 65535:
+        object.__setattr__(self, "domains", _names(self.domains, "domains"))
+        object.__setattr__(self, "allowed_hosts", _names(self.allowed_hosts, "allowed_hosts"))
+        if self.smtp_port is not None and not 0 <= self.smtp_port <= 65535:
             raise ConfigError(f"smtp_port must be between 0 and 65535, got {self.smtp_port}")
         if self.snapshot_delay < 0:
             raise ConfigError("snapshot_delay must not be negative")
@@ -120,6 +122,8 @@ class Config:
         for name, value in overrides.items():
             if value is not None:
                 values[name] = value
+        if values.get("smtp_port") == 0:  # --smtp-port 0 / MAILGUN_MOCK_SMTP_PORT=0: no SMTP listener
+            values["smtp_port"] = None
         try:
             return cls(**values)
         except TypeError as exc:  # an unknown override name
@@ -128,6 +132,16 @@ class Config:
     def replace(self, **changes: Any) -> Config:
         """A copy with ``changes`` applied (``None`` values ignored)."""
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+def _names(value: object, field: str) -> tuple[str, ...]:
+    """Host or domain names given as one string (comma-separated) or as an iterable of strings, lowercased."""
+    items = value.split(",") if isinstance(value, str) else value
+    try:
+        names = [str(item).strip().lower() for item in items]  # type: ignore[attr-defined]
+    except TypeError:
+        raise ConfigError(f"{field} must be a string or an iterable of strings, got {type(value).__name__}") from None
+    return tuple(name for name in names if name)
 
 
 def parse_schedule(text: str) -> tuple[float, ...]:
@@ -141,7 +155,7 @@ def parse_schedule(text: str) -> tuple[float, ...]:
 def _convert(field: dataclasses.Field[Any], raw: str, source: str) -> Any:
     kind = field.type if isinstance(field.type, str) else getattr(field.type, "__name__", "")
     try:
-        if kind == "int":
+        if kind in ("int", "int | None"):
             return int(raw)
         if kind == "float":
             return float(raw)

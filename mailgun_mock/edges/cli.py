@@ -89,8 +89,8 @@ def _serve(args: argparse.Namespace) -> int:
     except SnapshotError as exc:
         print(f"mailgun-mock: {exc}; not starting (the file is left as it is)", file=sys.stderr)
         return 1
-    except OSError as exc:
-        print(f"mailgun-mock: cannot listen on {config.host}:{config.port}: {exc.strerror or exc}", file=sys.stderr)
+    except OSError as exc:  # a ListenError names the listener and its port
+        print(f"mailgun-mock: {exc.strerror or exc}", file=sys.stderr)
         return 1
     except _tls_error(config) as exc:
         print(f"mailgun-mock: {exc}; not starting", file=sys.stderr)

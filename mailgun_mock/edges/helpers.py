@@ -6,17 +6,19 @@ the server part (binding, threads, URLs) is in :mod:`.server`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Iterable, Mapping, Sequence
 from email.message import EmailMessage, Message
 from email.policy import SMTP
 from typing import TYPE_CHECKING, Any
 
 from ..backend.core import Backend
+from ..base.records import DeliveryAttempt
 
 if TYPE_CHECKING:
     from ..delivery.probe import ProbeReport
 
-__all__ = ["MockHelpers", "ServerError"]
+__all__ = ["DELIVERY_FIELDS", "EVENT_FIELDS", "MockHelpers", "OUTBOX_FIELDS", "ServerError"]
 
 
 class ServerError(AssertionError):
@@ -57,6 +59,8 @@ class MockHelpers:
         :returns: the inject answer (message id; per recipient the routes, actions and storage).
         """
         if message is None:
+            if "headers" in fields:
+                fields["headers"] = _header_pairs(fields["headers"])
             message, envelope = self.backend.compose_message(**fields)
             recipients = recipients or envelope
         elif fields:
@@ -108,6 +112,7 @@ class MockHelpers:
             ``status``, ``attempt``…), as ``GET /mock/deliveries`` lists them.
         :raises AssertionError: after ``timeout`` seconds, listing the attempts that came closest.
         """
+        _check_keywords("wait_for_deliveries", match, DELIVERY_FIELDS)
         found: list[dict[str, Any]] = []
 
         def enough() -> bool:
@@ -132,6 +137,7 @@ class MockHelpers:
 
         :raises AssertionError: after ``timeout`` seconds, listing the events seen.
         """
+        _check_keywords("wait_for_events", match, EVENT_FIELDS)
         found: list[dict[str, Any]] = []
 
         def enough() -> bool:
@@ -161,6 +167,8 @@ class MockHelpers:
         :param match: ``to`` (an envelope recipient), ``tag`` (one of the tags), ``text``/``html``
             (a substring), or any outbox field compared for equality (``subject``, ``from``…).
         """
+        _check_keywords("assert_sent", match, OUTBOX_FIELDS)
+
         def fits(message: dict[str, Any], key: str, value: Any) -> bool:
             if key == "to":
                 return str(value).lower() in (r.lower() for r in message["recipients"])
@@ -213,6 +221,41 @@ class MockHelpers:
             first = errors[0]
             errors.clear()
             raise ServerError(f"the mock server hit an internal error: {first!r}") from first
+
+
+#: What ``wait_for_deliveries`` can match on: the fields of ``GET /mock/deliveries`` items.
+DELIVERY_FIELDS = tuple(sorted(f.name for f in dataclasses.fields(DeliveryAttempt)))
+#: What ``wait_for_events`` can match on: the top-level fields of Mailgun's events that are Python names.
+EVENT_FIELDS = ("campaigns", "envelope", "event", "flags", "geolocation", "id", "ip", "message", "method", "reason",
+                "recipient", "routes", "severity", "storage", "tags", "timestamp", "url")
+#: What ``assert_sent`` can match on: the outbox fields, plus ``to`` and ``tag`` (membership).
+OUTBOX_FIELDS = ("attachments", "cc", "deliver_at", "domain", "from", "headers", "html", "id", "recipients",
+                 "sent_at", "storage_url", "subject", "tag", "tags", "test_mode", "text", "to")
+
+
+def _check_keywords(helper: str, given: dict[str, Any], valid: tuple[str, ...]) -> None:
+    """:raises TypeError: for a keyword the helper cannot match on, naming the valid ones."""
+    unknown = sorted(set(given) - set(valid))
+    if unknown:
+        raise TypeError(f"{helper}() got unexpected keyword argument(s) {', '.join(map(repr, unknown))}; "
+                        f"it matches on {', '.join(valid)}")
+
+
+def _header_pairs(headers: Any) -> list[tuple[str, str]]:
+    """``inject``'s ``headers``: a mapping or a sequence of ``(name, value)`` pairs, as pairs.
+
+    :raises TypeError: naming the parameter and the accepted types for anything else.
+    """
+    items = list(headers.items()) if isinstance(headers, Mapping) else headers
+    if isinstance(items, (str, bytes)) or not isinstance(items, Iterable):
+        items = None
+    else:
+        items = list(items)
+    if items is None or not all(isinstance(i, (tuple, list)) and len(i) == 2 and all(isinstance(p, str) for p in i)
+                                for i in items):
+        raise TypeError("inject(headers=...) takes a mapping of header names to values, or a list of "
+                        f"(name, value) string pairs; got {type(headers).__name__}")
+    return [(name, value) for name, value in items]
 
 
 def _near_misses(count: int, match: dict[str, Any], attempts: list[dict[str, Any]], timeout: float) -> str:

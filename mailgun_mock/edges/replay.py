@@ -21,13 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..base.config import Config, ConfigError
+from .replay_files import ReplayError, NotAFile, collect_files, envelope_recipients, read_message_file
 
 if TYPE_CHECKING:
     import requests
 
     from .server import MailgunMock
 
-__all__ = ["FileResult", "ReplayError", "add_parser", "collect_files", "envelope_recipients", "format_table", "run"]
+__all__ = ["FileResult", "add_parser", "format_table", "run"]
 
 #: Above this many files the running count is shown even when stderr is not a terminal.
 PROGRESS_THRESHOLD = 20
@@ -53,19 +54,6 @@ injected (its row says why) or the server refused us; 2 usage error (bad path, n
 """
 
 
-class ReplayError(Exception):
-    """A problem that stops the whole replay before it starts.
-
-    :param message: what is wrong, for the user.
-    :param exit_code: 2 for usage errors, 1 for a server that cannot be used.
-    """
-
-    def __init__(self, message: str, exit_code: int = 2) -> None:
-        super().__init__(message)
-        self.message = message
-        self.exit_code = exit_code
-
-
 class _InjectFailed(Exception):
     """One file the target refused or could not take; the message goes in the file's row."""
 
@@ -79,6 +67,8 @@ class FileResult:
 
     name: str
     error: str | None = None
+    #: why the entry was not read at all (not a regular file: a FIFO, a device, a socket)
+    skipped: str | None = None
     recipients: list[str] = dataclasses.field(default_factory=list)
     routes: list[str] = dataclasses.field(default_factory=list)
     actions: list[str] = dataclasses.field(default_factory=list)
@@ -169,40 +159,6 @@ def run(args: argparse.Namespace) -> int:
     return 1 if any(r.error for r in results) else 0
 
 
-def collect_files(paths: Sequence[str]) -> list[Path]:
-    """The files to replay: each file as given, each folder's ``*.eml`` recursively, sorted.
-
-    :raises ReplayError: for a path that does not exist, or when no file is found at all.
-    """
-    files: list[Path] = []
-    for text in paths:
-        path = Path(text)
-        if path.is_dir():
-            # not is_dir() rather than is_file(): a dangling symlink is listed, and reported unreadable.
-            files.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() == ".eml" and not p.is_dir()))
-        elif path.exists():
-            files.append(path)
-        else:
-            raise ReplayError(f"no such file or folder: {text}")
-    if not files:
-        raise ReplayError(f"no .eml files found in {', '.join(paths)}")
-    return files
-
-
-def envelope_recipients(raw: bytes, given: Sequence[str] | None) -> list[str] | None:
-    """The recipients to inject with: ``given``, else ``None`` (the mock's default, To + Cc + Bcc),
-    else, for a message without any such address, its Delivered-To or X-Original-To addresses.
-    """
-    if given:
-        return list(given)
-    from ..mail.parse import ParsedMessage
-
-    msg = ParsedMessage(raw)
-    if msg.addresses("To", "Cc", "Bcc"):
-        return None
-    return msg.addresses("Delivered-To") or msg.addresses("X-Original-To") or None
-
-
 def _open_target(args: argparse.Namespace) -> _LocalTarget | _RemoteTarget:
     try:
         config = Config.from_env(api_key=args.api_key, signing_key=args.signing_key)
@@ -235,7 +191,10 @@ def _replay(files: Sequence[Path], target: _LocalTarget | _RemoteTarget, recipie
             line = f"[{number}/{len(files)}] {name}"
             print(f"\r\x1b[K{line}" if tty else line, end="" if tty else "\n", file=sys.stderr, flush=True)
         try:
-            raw = path.read_bytes()
+            raw = read_message_file(path, target.max_size)
+        except NotAFile as exc:
+            results.append(FileResult(name, skipped=str(exc)))
+            continue
         except OSError as exc:
             results.append(FileResult(name, error=f"cannot read: {exc.strerror or exc}"))
             continue
@@ -261,8 +220,8 @@ class _LocalTarget:
         from .server import MailgunMock
 
         # Never the user's snapshot, SMTP port or public URL: this mock lives for one replay.
-        self.mock: MailgunMock = MailgunMock(config.replace(host="127.0.0.1", port=0, smtp_port=0, snapshot="",
-                                                            public_url=""))
+        self.mock: MailgunMock = MailgunMock(dataclasses.replace(config, host="127.0.0.1", port=0, smtp_port=None,
+                                                                 snapshot="", public_url=""))
         try:
             for priority, (expression, actions) in enumerate(routes):
                 self.mock.backend.create_route(expression, actions, priority)
@@ -271,6 +230,8 @@ class _LocalTarget:
             raise ReplayError(f"route {expression!r}: {exc.message}") from None
         # Started so storage URLs work: a notify receiver may fetch the message during the replay.
         self.mock.start()
+        #: the largest file read: what the mock accepts
+        self.max_size = self.mock.config.max_message_size
 
     def inject(self, raw: bytes, recipients: list[str] | None, sender: str | None) -> dict[str, Any]:
         from ..base.errors import MailgunMockError
@@ -294,6 +255,8 @@ class _RemoteTarget:
         import requests
 
         self.url = url.rstrip("/")
+        #: the largest file read: what a mock accepts by default (the server refuses more anyway)
+        self.max_size = Config().max_message_size
         self.session: requests.Session = requests.Session()
         self.session.auth = ("api", api_key)
 
@@ -396,16 +359,21 @@ def format_table(results: Sequence[FileResult]) -> str:
         if result is not None and result.error:
             lines.append(f"{row[0]:<{width[0]}}  FAILED: {result.error}")
             continue
+        if result is not None and result.skipped:
+            lines.append(f"{row[0]:<{width[0]}}  {result.skipped}")
+            continue
         lines.append(f"{row[0]:<{width[0]}}  {row[1]:>{width[1]}}  {row[2]:>{width[2]}}  "
                      f"{row[3]:<{width[3]}}  {row[4]}".rstrip())
     return "\n".join(lines)
 
 
 def _summary(results: Sequence[FileResult]) -> str:
-    done = [r for r in results if not r.error]
+    done = [r for r in results if not r.error and not r.skipped]
+    skipped = sum(1 for r in results if r.skipped)
     webhooks = [w for r in done for w in r.webhooks]
     answered = sum(w.isdigit() and w.startswith("2") for w in webhooks)
-    return (f"{len(results)} files: {len(done)} injected, {len(results) - len(done)} failed; "
+    return (f"{len(results)} files: {len(done)} injected, {len(results) - len(done) - skipped} failed, "
+            f"{skipped} skipped (not regular files); "
             f"{sum(len(r.recipients) for r in done)} recipients, "
             f"{sum(len(r.routes) > 0 for r in done)} files matched a route, "
             f"{sum(len(r.actions) for r in done)} actions, "

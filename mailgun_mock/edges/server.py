@@ -11,7 +11,7 @@ from ..base.config import Config
 from ..http.app import create_app
 from ..state import snapshot
 from .helpers import MockHelpers, ServerError
-from .service import Service
+from .service import ListenError, Service
 from .wsgi_server import WsgiServer
 
 if TYPE_CHECKING:
@@ -66,20 +66,38 @@ class MailgunMock(Service, MockHelpers):
             self._writer = snapshot.SnapshotWriter(self.backend.store, self.config.snapshot, self.config.snapshot_delay)
         try:
             server = WsgiServer.bind(self.config.host, self.config.port, self.app, context)
+        except OSError as exc:
+            self._close_writer()
+            raise ListenError("HTTP", self.config.host, self.config.port, exc) from exc
         except BaseException:
             self._close_writer()
             raise
         self._server = server
+        self.backend.server_url = self._url_for(server.port)
+        try:
+            # Every listener is bound and accepting before HTTP serves, so /mock/health never
+            # answers 200 while SMTP is still starting.
+            self._start_smtp()
+        except BaseException:
+            server.close()
+            self._server = None
+            self._close_writer()
+            raise
+        self.backend.listeners = {"http": {"url": self.backend.server_url, "port": server.port},
+                                  "smtp": {"port": self._smtp.port} if self._smtp is not None else None}
         thread = threading.Thread(target=server.serve_until_stopped, name=f"mailgun-mock:{server.port}", daemon=True)
         thread.start()
         return thread
 
-    def _started(self) -> None:
-        self.backend.server_url = self.url
-        if self.config.smtp_port:
-            from .smtp import SmtpListener  # lazy: aiosmtpd costs ~30 ms to import
+    def _start_smtp(self) -> None:
+        if self.config.smtp_port is None:
+            return
+        from .smtp import SmtpListener  # lazy: aiosmtpd costs ~30 ms to import
 
+        try:
             self._smtp = SmtpListener(self.backend, self.config.host, self.config.smtp_port).start()
+        except OSError as exc:
+            raise ListenError("SMTP", self.config.host, self.config.smtp_port, exc) from exc
 
     def _halt(self, thread: threading.Thread) -> None:
         server = self._server
@@ -107,6 +125,9 @@ class MailgunMock(Service, MockHelpers):
     @property
     def url(self) -> str:
         """Base URL, e.g. ``http://127.0.0.1:54321`` (``https://`` with ``tls``); give it to an SDK as its API base."""
+        return self._url_for(self.port)
+
+    def _url_for(self, port: int) -> str:
         host = self.config.host
         if host in ("", "0.0.0.0"):
             host = "127.0.0.1"
@@ -114,7 +135,7 @@ class MailgunMock(Service, MockHelpers):
             host = "::1"
         if ":" in host:
             host = f"[{host}]"
-        return f"{'https' if self.config.tls else 'http'}://{host}:{self.port}"
+        return f"{'https' if self.config.tls else 'http'}://{host}:{port}"
 
     @property
     def ca_file(self) -> str | None:
@@ -131,7 +152,7 @@ class MailgunMock(Service, MockHelpers):
 
     @property
     def smtp_port(self) -> int | None:
-        """The SMTP listener's port, or ``None`` when there is none (``smtp_port`` not configured)."""
+        """The SMTP listener's port (the free one picked for ``smtp_port=0``), or ``None`` without one."""
         return self._smtp.port if self._smtp is not None else None
 
     @property

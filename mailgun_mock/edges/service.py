@@ -4,13 +4,23 @@ port fails there, at once), serve on a daemon thread, stop promptly, and be a co
 from __future__ import annotations
 
 import abc
+import os
 import threading
 from types import TracebackType
 from typing import TypeVar
 
-__all__ = ["Service"]
+__all__ = ["ListenError", "Service"]
 
 S = TypeVar("S", bound="Service")
+
+
+class ListenError(OSError):
+    """A listener could not bind: which one (``HTTP``, ``SMTP``…), where, and the system's reason."""
+
+    def __init__(self, listener: str, host: str, port: int, cause: OSError) -> None:
+        reason = os.strerror(cause.errno) if cause.errno else str(cause)
+        super().__init__(cause.errno, f"cannot listen for {listener} on {host}:{port}: {reason}")
+        self.listener, self.host, self.port = listener, host, port
 
 
 class Service(abc.ABC):

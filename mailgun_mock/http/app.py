@@ -57,14 +57,17 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
         if request.endpoint in mock.PUBLIC_ENDPOINTS:
             return None
         auth = request.authorization
-        if (
-            auth is None
-            or auth.type != "basic"
-            or auth.username != "api"
-            or not hmac.compare_digest((auth.password or "").encode("utf-8", "replace"), api_key)
-        ):
-            return _forbidden()
-        return None
+        if auth is None or auth.type != "basic":
+            problem = "no HTTP Basic credentials"
+        elif auth.username != "api":
+            problem = f"the user is {printable(auth.username or '', 40)!r}, not 'api'"
+        elif not hmac.compare_digest((auth.password or "").encode("utf-8", "replace"), api_key):
+            problem = "the key differs from the configured API key"
+        else:
+            return None
+        # Mailgun's answer says only "Forbidden"; the log says why (never the key itself).
+        log.info("401 Forbidden for %s %s: %s", printable(request.method, 20), printable(request.path, 200), problem)
+        return _forbidden()
 
     @app.errorhandler(MailgunMockError)
     def mailgun_error(exc: MailgunMockError) -> tuple[Response, int]:

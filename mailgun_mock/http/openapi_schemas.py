@@ -132,7 +132,13 @@ SCHEMAS: dict[str, Schema] = {
     }),
     # -- /mock
     "Health": closed({"status": {"const": "ok"}, "routes": INT, "stored_messages": INT, "events": INT,
-                      "evicted": closed({"messages": INT, "events": INT})}),
+                      "evicted": closed({"messages": INT, "events": INT}),
+                      "http": {"type": "object", "description": "The HTTP listener: url and port (empty when "
+                               "the app is served by something other than MailgunMock)",
+                               "properties": {"url": STR, "port": INT}, "additionalProperties": False},
+                      "smtp": {"oneOf": [closed({"port": INT}), {"type": "null"}],
+                               "description": "The inbound SMTP listener, or null when there is none"}},
+                     description="200 only once every listener accepts."),
     "Clock": closed({"now": NUM, "offset": NUM}, description="The mock's clock: epoch seconds, and its lead."),
     "InboundAnswer": closed({"id": STR, "message": STR, "recipients": array(closed({
         "recipient": STR,

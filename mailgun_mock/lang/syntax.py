@@ -73,7 +73,8 @@ def tokenize(text: str) -> list[Token]:
             tokens.append(Token("name", text[i:j], i))
             i = j
         else:
-            raise ExpressionError(f"unexpected character {c!r}", i)
+            hint = "; patterns are quoted strings, e.g. match_recipient(\".*@example.com\")" if c in "@.*\\^$[+?|" else ""
+            raise ExpressionError(f"unexpected character {c!r}{hint}", i)
     tokens.append(Token("end", "", n))
     return tokens
 

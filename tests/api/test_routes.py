@@ -306,3 +306,23 @@ def test_huge_description_is_stored(api: Api) -> None:
     """A large description (no documented limit) is kept, not a 500."""
     route = create(api, description="d" * 200_000)["route"]
     assert len(route["description"]) == 200_000
+
+
+
+def test_create_route_caps_the_number_of_actions(api: Api) -> None:
+    """A route may carry 100 actions; 101, or 100,000, is a 400 that names the cap, and nothing is kept."""
+    create(api, actions=["stop()"] * 100)
+    for count in (101, 100_000):
+        reply = api.post("/v3/routes", data={"expression": "catch_all()", "action": ["stop()"] * count})
+        assert reply.status == 400
+        assert reply.json() == {"message": f"A route may have at most 100 actions, got {count}; create further "
+                                           "routes with the same expression for more"}
+    assert api.get("/v3/routes").json()["total_count"] == 1
+
+
+def test_unquoted_pattern_says_patterns_are_quoted(api: Api) -> None:
+    """match_recipient(a@b.c) is refused with a hint that patterns are quoted strings."""
+    reply = api.post("/v3/routes", data={"expression": "match_recipient(a@b.c)", "action": "stop()"})
+    assert reply.status == 400
+    assert "unexpected character '@'" in reply.json()["message"]
+    assert "patterns are quoted strings" in reply.json()["message"]

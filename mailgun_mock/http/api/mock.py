@@ -19,8 +19,11 @@ _TRUE = ("1", "true", "yes", "on")
 
 @bp.get("/health")
 def health() -> ResponseReturnValue:
-    # Counts only: no key is needed here, so nothing about the mail itself is shown.
-    return jsonify(status="ok", **backend().store.counts())
+    # Counts and listeners only: no key is needed here, so nothing about the mail itself is shown.
+    listeners = backend().listeners
+    if listeners is None:  # an app served by something other than MailgunMock (a test client, a WSGI host)
+        listeners = {"http": {}, "smtp": None}
+    return jsonify(status="ok", **listeners, **backend().store.counts())
 
 
 @bp.post("/reset")
