@@ -60,7 +60,8 @@ class Context:
         #: What listens, set by the server once every listener accepts (``GET /mock/health``).
         self.listeners: dict[str, Any] | None = None
         self.delivery = DeliveryWorker(self.clock, self.config.signing_key, self.config.retry_schedule,
-                                       self.config.delivery_timeout, transport=transport)
+                                       self.config.delivery_timeout, transport=transport,
+                                       inline=self.config.deliver == "inline")
         self.webhooks = DomainWebhooks(self.store, self.delivery.submit)
         self.runner = ActionRunner(self.config, self.clock, self.store, lambda: self.base_url,
                                    submit=self.delivery.submit, emit=self.emit)

@@ -50,6 +50,9 @@ class Config:
     :param snapshot_delay: seconds between a change and the snapshot write that records it.
     :param allowed_hosts: host names clients may use besides loopback (the HTTPS certificate names them).
     :param tls: serve HTTPS, with a certificate from a local CA the mock creates (see ``edges/tls.py``).
+    :param deliver: ``"thread"``: webhooks and scheduled work run on the mock's own threads, one
+        lane per destination; ``"inline"``: in the thread that caused them (an inject, a send,
+        ``advance_clock``), so a test's receiver runs in the test's own thread and transaction.
     :param tls_dir: where that CA and certificate are kept (``""``: beside the snapshot, else a
         per-user data folder).
     """
@@ -76,6 +79,7 @@ class Config:
     allowed_hosts: tuple[str, ...] = dataclasses.field(default=(), metadata={"env": "ALLOWED_HOST"})
     tls: bool = False
     tls_dir: str = ""
+    deliver: str = "thread"
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -97,6 +101,8 @@ class Config:
         object.__setattr__(self, "allowed_hosts", _names(self.allowed_hosts, "allowed_hosts"))
         if self.smtp_port is not None and not 0 <= self.smtp_port <= 65535:
             raise ConfigError(f"smtp_port must be between 0 and 65535, got {self.smtp_port}")
+        if self.deliver not in ("thread", "inline"):
+            raise ConfigError(f"deliver must be 'thread' or 'inline', got {self.deliver!r}")
         if self.snapshot_delay < 0:
             raise ConfigError("snapshot_delay must not be negative")
 

@@ -1,6 +1,9 @@
 """Everything due on the mock's clock, run in lanes so that one slow destination holds up nobody.
 
-A job is due at a time on the mock's clock and belongs to a *lane*: every webhook to one
+With ``inline``, there are no lanes and no threads: due jobs run in the thread that caused them
+(an inject, a send, ``advance_clock``), so a test's receiver runs inside the test.
+
+Otherwise a job is due at a time on the mock's clock and belongs to a *lane*: every webhook to one
 destination (scheme, host and port) shares a lane, and the mock's own scheduled work (sent mail's
 delivery steps) has one of its own. A lane runs at most ``width`` jobs at once on threads it starts
 when work arrives and lets go when it has none, so a receiver that never answers ties up only its
@@ -64,10 +67,13 @@ class Scheduler:
     :param width: how many jobs one lane runs at once.
     :param grace: seconds a job that may hang can have been running and still be waited for by
         :meth:`run_due` (a healthy receiver answers well within it).
+    :param inline: run due jobs in the thread that added them or called :meth:`run_due`, in order,
+        with no thread of the scheduler's own (``deliver="inline"``).
     """
 
-    def __init__(self, clock: Clock, width: int = 4, grace: float = 2.0) -> None:
+    def __init__(self, clock: Clock, width: int = 4, grace: float = 2.0, inline: bool = False) -> None:
         self.clock = clock
+        self.inline = inline
         self.width = width
         self.grace = grace
         self._cond = threading.Condition()
@@ -88,6 +94,11 @@ class Scheduler:
         :param may_hang: the job waits on something outside the mock (see :meth:`run_due`).
         """
         job = Job(due, lane, run, name, on_drop, may_hang)
+        if self.inline:
+            with self._cond:
+                heapq.heappush(self._heap, (due, next(self._seq), job))
+            self._run_inline()
+            return job
         with self._cond:
             if self._dispatcher is None:  # started on first use, and again after stop()
                 self._stopping = False
@@ -133,6 +144,9 @@ class Scheduler:
 
         :returns: ``False`` if ``timeout`` real seconds passed first.
         """
+        if self.inline:
+            self._run_inline()
+            return True
         began = time.monotonic()
         deadline = began + timeout
         with self._cond:
@@ -173,6 +187,23 @@ class Scheduler:
         return True
 
     # -- the threads ----------------------------------------------------------------------
+
+    def _run_inline(self) -> None:
+        """Run every due job here, oldest first, including what they schedule as due."""
+        while True:
+            with self._cond:
+                if not self._heap or self._heap[0][0] > self.clock.now():
+                    return
+                job = heapq.heappop(self._heap)[2]
+            job.started = time.monotonic()
+            try:
+                job.run()
+            except Exception as exc:  # a bug: log it and keep it for the test, as a lane does
+                log.exception("%s failed unexpectedly", job)
+                self.errors.append(exc)
+            finally:
+                with self._cond:
+                    self._cond.notify_all()
 
     def _dispatch(self) -> None:
         with self._cond:

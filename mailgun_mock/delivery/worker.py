@@ -68,17 +68,18 @@ class DeliveryWorker:
     :param timeout: seconds one attempt may take.
     :param transport: how POSTs are sent (a seam).
     :param threads: how many attempts to one destination may be in flight at once.
+    :param inline: attempt in the thread that caused the webhook (see :class:`~.scheduler.Scheduler`).
     """
 
     def __init__(self, clock: Clock, signing_key: str, schedule: Sequence[float], timeout: float,
-                 transport: Transport | None = None, threads: int = 4) -> None:
+                 transport: Transport | None = None, threads: int = 4, inline: bool = False) -> None:
         self.clock = clock
         self.signing_key = signing_key
         self.schedule = tuple(schedule)
         self.timeout = timeout
         self._listeners: list[Callable[[Webhook, DeliveryAttempt], None]] = []
         self.transport: Transport = transport or HttpTransport()
-        self.scheduler = Scheduler(clock, width=threads)
+        self.scheduler = Scheduler(clock, width=threads, inline=inline)
         self._waiting: dict[str, Webhook] = {}  # submitted, first attempt not yet made
         self._lock = threading.Lock()
         #: unexpected exceptions raised while delivering (bugs), for the test that caused them.

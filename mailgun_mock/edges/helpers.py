@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..backend.core import Backend
 from ..base.records import DeliveryAttempt
+from ..delivery.wsgi_transport import RoutingTransport, WsgiApp
 
 if TYPE_CHECKING:
     from ..delivery.probe import ProbeReport
@@ -210,6 +211,21 @@ class MockHelpers:
         if check and not report.passed:
             raise AssertionError(report.table())
         return report
+
+    def wsgi_targets(self, targets: Mapping[str, WsgiApp]) -> None:
+        """Deliver webhooks whose URL starts with one of these bases straight into that WSGI app.
+
+        ::
+
+            mock.wsgi_targets({"http://app.test": flask_app})   # or Django's get_wsgi_application()
+            mock.create_route("catch_all()", 'forward("http://app.test/inbound")')
+
+        Other URLs go over HTTP as before; ``{}`` removes the targets. With ``deliver="inline"`` the
+        application's view runs in the caller's thread (and a Django test's transaction).
+        """
+        delivery = self.backend.delivery
+        fallback = delivery.transport.fallback if isinstance(delivery.transport, RoutingTransport) else delivery.transport
+        delivery.transport = RoutingTransport(fallback, targets) if targets else fallback
 
     def raise_errors(self) -> None:
         """Re-raise, in the caller's thread, the first error a request hit on the server thread.
