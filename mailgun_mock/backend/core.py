@@ -16,6 +16,7 @@ from .inbound import InboundOperations
 from .messages import MessageOperations
 from .routes import RouteOperations
 from .sending import SendingOperations
+from .suppressions import SuppressionOperations
 from .webhooks import WebhookOperations
 
 __all__ = ["Backend"]
@@ -23,7 +24,8 @@ __all__ = ["Backend"]
 log = logging.getLogger("mailgun_mock")
 
 
-class Backend(RouteOperations, SendingOperations, InboundOperations, MessageOperations, WebhookOperations):
+class Backend(RouteOperations, SendingOperations, InboundOperations, MessageOperations, WebhookOperations,
+              SuppressionOperations):
     """The mock's Mailgun: every operation an API handler or a Python caller can ask for.
 
     Takes the parameters of :class:`~.context.Context` (config, clock, ids, store, transport).

@@ -1,5 +1,5 @@
 """The Mailgun sending operations of :class:`~mailgun_mock.backend.core.core.Backend`: messages,
-messages.mime, resend, the mock's delivery rules, suppression lists and the outbox.
+messages.mime, resend, the mock's delivery rules, and the outbox.
 """
 
 from __future__ import annotations
@@ -78,11 +78,6 @@ class SendingOperations(InboundOperations):
     def clear_rules(self) -> None:
         """``DELETE /mock/rules``: forget every rule."""
         self.store.delete_rules()
-
-    def list_suppressions(self, domain: str, kind: str) -> list[dict[str, Any]]:
-        """``GET /v3/<domain>/bounces`` (or ``unsubscribes``, ``complaints``): the list's records."""
-        self.check_domain(domain)
-        return self.store.suppressions(kind, domain)
 
     def sent_messages(self) -> list[dict[str, Any]]:
         """The outbox: every sent message, oldest first, as stored (one entry per stored copy)."""

@@ -5,7 +5,8 @@
     MailgunMockError            500 (never raised on purpose: a bug)
     ├── Unauthorized            401 ``Forbidden`` (plain text, as Mailgun answers)
     ├── BadRequest              400
-    │   └── ExpressionError     400, with the position in the expression
+    │   ├── ExpressionError     400, with the position in the expression
+    │   └── ReasonError         400 ``{"Reason": …, "message": …}``, as Mailgun's webhook API answers
     ├── NotFound                404
     ├── MethodNotAllowed        405
     └── PayloadTooLarge         413
@@ -23,6 +24,7 @@ __all__ = [
     "MethodNotAllowed",
     "NotFound",
     "PayloadTooLarge",
+    "ReasonError",
     "Unauthorized",
 ]
 
@@ -71,6 +73,14 @@ class ExpressionError(BadRequest):
             message = f"{message} (at character {position + 1})"
         super().__init__(message)
         self.position = position
+
+
+class ReasonError(BadRequest):
+    """A 400 whose body carries Mailgun's capitalised ``Reason`` (webhooks API), and ``message`` too,
+    as every other error of the mock does."""
+
+    def to_json(self) -> dict[str, str]:
+        return {"Reason": self.message, "message": self.message}
 
 
 class NotFound(MailgunMockError):

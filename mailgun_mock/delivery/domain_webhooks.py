@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..base.errors import BadRequest, NotFound
+from ..base.errors import NotFound, ReasonError
 from ..base.ids import new_hex_id
 from ..lang.actions import is_url
 from ..state.store import Store
@@ -42,21 +42,21 @@ class DomainWebhooks:
     @staticmethod
     def _name(name: str | None) -> str:
         if not name:
-            raise BadRequest("'id' parameter is missing")
+            raise ReasonError("'id' parameter is missing")
         if name not in WEBHOOK_NAMES:
-            raise BadRequest(f"Webhook id must be one of {', '.join(WEBHOOK_NAMES)}, got {name[:40]!r}")
+            raise ReasonError(f"Webhook id must be one of {', '.join(WEBHOOK_NAMES)}, got {name[:40]!r}")
         return name
 
     @staticmethod
     def _urls(urls: Sequence[str]) -> tuple[str, ...]:
         urls = tuple(u.strip() for u in urls if u.strip())
         if not urls:
-            raise BadRequest("'url' parameter is missing")
+            raise ReasonError("'url' parameter is missing")
         if len(urls) > MAX_URLS:
-            raise BadRequest(f"Too many URLs: a webhook takes at most {MAX_URLS}")
+            raise ReasonError(f"Too many URLs: a webhook takes at most {MAX_URLS}")
         for url in urls:
             if not is_url(url) or len(url) > 2048 or any(c.isspace() for c in url):
-                raise BadRequest(f"{url[:100]} is not a valid url")
+                raise ReasonError(f"{url[:100]} is not a valid url")
         return urls
 
     def all(self, domain: str) -> dict[str, Any]:
@@ -75,7 +75,7 @@ class DomainWebhooks:
         name = self._name(name)
         checked = self._urls(urls)
         if name in self.store.webhooks(domain):
-            raise BadRequest(f"Webhook {name} already exists")
+            raise ReasonError(f"Webhook {name} already exists")
         self.store.set_webhook(domain, name, checked)
         return {"message": "Webhook has been created", "webhook": {"urls": list(checked)}}
 

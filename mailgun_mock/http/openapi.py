@@ -18,7 +18,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._version import __version__
-from .openapi_schemas import SCHEMAS, SUPPRESSION_LISTS, WEBHOOK_NAMES, Schema, array, ref
+from .openapi_mailgun import mailgun_operation
+from .openapi_schemas import SCHEMAS, WEBHOOK_NAMES, Schema, array, ref
 
 __all__ = ["openapi_document"]
 
@@ -70,8 +71,6 @@ _PARAMETERS: dict[str, Any] = {
     "EventToken": _path_param("token", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,4000}$"},
                               "The page token: the last segment of a paging URL."),
     "WebhookName": _path_param("name", {"type": "string", "enum": list(WEBHOOK_NAMES)}, "The webhook."),
-    "SuppressionKind": _path_param("kind", {"type": "string", "enum": list(SUPPRESSION_LISTS)},
-                                   "The suppression list (any other segment is a 404)."),
     "RuleId": _path_param("rule_id", {"type": "string", "pattern": "^[0-9a-f]{12}$"}, "The rule's id."),
 }
 
@@ -153,7 +152,8 @@ _SEND_FIELDS: dict[str, Schema] = {
     "amp-html": _STR, "template": {**_STR, "description": "refused: the mock keeps no templates"},
     "recipient-variables": {**_STR, "description": "a JSON object: address -> variables"}, **_SEND_OPTIONS,
 }
-_REJECTABLE = (400, 404, "4XX", "5XX")  # a send or resend may meet a `reject` rule
+_REJECTABLE = (400, 404, "4XX", "5XX")
+_SUPPRESSIONS = ("bounces", "unsubscribes", "complaints", "whitelists")  # a send or resend may meet a `reject` rule
 
 
 def _mailgun_paths(suffix: str) -> dict[str, dict[str, Any]]:
@@ -236,10 +236,6 @@ def _mailgun_paths(suffix: str) -> dict[str, dict[str, Any]]:
                         body=_form({"to": _STRS, **_SEND_OPTIONS}, ["to", "message"], files={"message": _FILE},
                                    patterns=_SEND_PATTERNS, urlencoded=False)),
         },
-        "/{domain}/{kind}": {
-            "get": _op(f"listSuppressions{suffix}", "A suppression list: bounces, unsubscribes or complaints",
-                       ref("SuppressionsPage"), params=[domain, _p("SuppressionKind")], errors=[404]),
-        },
     }
 
 
@@ -290,6 +286,42 @@ def _mock_paths() -> dict[str, dict[str, Any]]:
     }
 
 
+#: The operations described by Mailgun's own document (:mod:`.openapi_mailgun`): the mock's path (its
+#: placeholder names) -> methods. Paths under /v3 are served under /v2 as well.
+FROM_MAILGUN: dict[str, tuple[str, ...]] = {
+    **{f"/v3/{{domain}}/{kind}": ("get", "post", "delete") for kind in _SUPPRESSIONS},
+    **{f"/v3/{{domain}}/{kind}/{{address}}": ("get", "delete") for kind in _SUPPRESSIONS},
+    **{f"/v3/{{domain}}/{kind}/import": ("post",) for kind in _SUPPRESSIONS},
+}
+_NOT_FORMS = {"application/form-data": _MULTIPART}  # Mailgun's document names a media type that doesn't exist
+
+
+def _from_mailgun(path: str, method: str, suffix: str) -> Schema:
+    """Mailgun's operation as the mock serves it: its 401 (plain ``Forbidden``, as observed), and the
+    mock's ``{"message"}`` errors beside whatever error shapes Mailgun documents."""
+    found = mailgun_operation(path, method)
+    if found is None:
+        raise KeyError(f"{method.upper()} {path} is not in Mailgun's document")
+    op = found[1]
+    op["operationId"] = op.get("operationId", f"{method}{path}") + suffix
+    op["parameters"] = [p for p in op.get("parameters", []) if p.get("in") != "header"]
+    body = op.get("requestBody")
+    if body is not None:
+        body["content"] = {_NOT_FORMS.get(media, media): entry for media, entry in body.get("content", {}).items()}
+    responses = op.setdefault("responses", {})
+    for status in ("400", "404", *(("413",) if body is not None else ())):
+        documented = responses.get(status, {}).get("content", {}).get(_JSON, {}).get("schema")
+        schema = ref("Error") if documented is None else {"anyOf": [documented, ref("Error")]}
+        responses[status] = {"description": responses.get(status, {}).get("description", "Error"),
+                             "content": {_JSON: {"schema": schema}}}
+    responses["401"] = {"$ref": "#/components/responses/Unauthorized"}
+    for response in responses.values():
+        if "$ref" not in response:
+            response.setdefault("description", "")
+    op.pop("tags", None)
+    return op
+
+
 def openapi_document(server_url: str = "") -> dict[str, Any]:
     """The OpenAPI 3.1 document of the whole HTTP surface: Mailgun's API under /v3 and /v2, and /mock.
 
@@ -301,6 +333,11 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
         suffix = "" if prefix == "/v3" else prefix[1:].upper()
         paths.update({prefix + path: item for path, item in _mailgun_paths(suffix).items()})
     paths.update({"/mock" + path: item for path, item in _mock_paths().items()})
+    for path, methods in FROM_MAILGUN.items():
+        for prefix in (("/v3", "/v2") if path.startswith("/v3/") else (path[:3],)):
+            item = paths.setdefault(prefix + path[3:], {})
+            for method in methods:
+                item[method] = _from_mailgun(path, method, "" if prefix == path[:3] else prefix[1:].upper())
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "mailgun-mock", "version": __version__,
