@@ -24,10 +24,11 @@ from ..delivery.worker import DeliveryWorker
 from ..inbound.run import ActionRunner
 from ..state.store import Store
 
-__all__ = ["Context"]
+__all__ = ["DOMAIN_NAME", "Context"]
 
 log = logging.getLogger("mailgun_mock")
-_DOMAIN = re.compile(r"[\w-]+(\.[\w-]+)*\.?")  # a host name (IDN letters allowed), as in envelope addresses
+#: A host name (IDN letters allowed), as in envelope addresses.
+DOMAIN_NAME = re.compile(r"[\w-]+(\.[\w-]+)*\.?")
 
 
 class Context:
@@ -76,10 +77,17 @@ class Context:
         self.webhooks.dispatch(domain, event)
 
     def check_domain(self, domain: str) -> None:
-        """:raises NotFound: ``Domain not found: <domain>`` for a name that is not a domain, or one
-            outside ``--domain`` when that restricts."""
-        if not _DOMAIN.fullmatch(domain) or not self.config.serves(domain):
+        """:raises NotFound: ``Domain not found: <domain>`` for a name that is not a domain, or not
+            one of the account's when ``--domain`` restricts them."""
+        if not DOMAIN_NAME.fullmatch(domain) or not self.serves(domain):
             raise NotFound(f"Domain not found: {printable(domain, 100)}")
+
+    def serves(self, domain: str) -> bool:
+        """Whether ``domain`` is one of the account's: given with ``--domain``, created through the
+        Domains API, or (with no ``--domain``) any domain, which joins the list on first use."""
+        now = self.clock.now()
+        return self.store.resources.domains.serve(domain, domain_id=self.ids.new(now), now=now,
+                                                  configured=self.config.domains, any_domain=not self.config.domains)
 
     def get_stored_message(self, domain: str, key: str) -> StoredMessage:
         """The stored message, unless unknown, deleted or past retention.

@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from ..base.errors import BadRequest
+from .domains import DomainOperations
 from .inbound import InboundOperations
 from .messages import MessageOperations
 from .routes import RouteOperations
@@ -25,7 +26,7 @@ log = logging.getLogger("mailgun_mock")
 
 
 class Backend(RouteOperations, SendingOperations, InboundOperations, MessageOperations, WebhookOperations,
-              SuppressionOperations):
+              SuppressionOperations, DomainOperations):
     """The mock's Mailgun: every operation an API handler or a Python caller can ask for.
 
     Takes the parameters of :class:`~.context.Context` (config, clock, ids, store, transport).

@@ -292,7 +292,16 @@ FROM_MAILGUN: dict[str, tuple[str, ...]] = {
     **{f"/v3/{{domain}}/{kind}": ("get", "post", "delete") for kind in _SUPPRESSIONS},
     **{f"/v3/{{domain}}/{kind}/{{address}}": ("get", "delete") for kind in _SUPPRESSIONS},
     **{f"/v3/{{domain}}/{kind}/import": ("post",) for kind in _SUPPRESSIONS},
+    "/v4/domains": ("get", "post"), "/v4/domains/{name}": ("get", "put"), "/v4/domains/{name}/verify": ("put",),
+    "/v3/domains": ("get", "post"), "/v3/domains/{name}": ("get", "put", "delete"),
+    "/v3/domains/{name}/verify": ("put",), "/v3/domains/{name}/tracking": ("get",),
+    **{f"/v3/domains/{{name}}/tracking/{kind}": ("put",) for kind in ("open", "click", "unsubscribe")},
+    "/v3/domains/{name}/credentials": ("get", "post", "delete"),
+    "/v3/domains/{name}/credentials/{spec}": ("put", "delete"), "/v3/domains/{name}/sending_queues": ("get",),
 }
+#: Mock paths Mailgun's document describes under another version: the /v3 forms of the domains API.
+_ALIASES = {"/v3/domains": "/v4/domains", "/v3/domains/{name}": "/v4/domains/{name}",
+            "/v3/domains/{name}/verify": "/v4/domains/{name}/verify"}
 _NOT_FORMS = {"application/form-data": _MULTIPART}  # Mailgun's document names a media type that doesn't exist
 
 
@@ -300,6 +309,9 @@ def _from_mailgun(path: str, method: str, suffix: str) -> Schema:
     """Mailgun's operation as the mock serves it: its 401 (plain ``Forbidden``, as observed), and the
     mock's ``{"message"}`` errors beside whatever error shapes Mailgun documents."""
     found = mailgun_operation(path, method)
+    if found is None and path in _ALIASES:
+        found = mailgun_operation(_ALIASES[path], method)
+        suffix = "-v3form" + suffix
     if found is None:
         raise KeyError(f"{method.upper()} {path} is not in Mailgun's document")
     op = found[1]

@@ -55,6 +55,10 @@ CORRECTIONS: tuple[Correction, ...] = (
                "(X-Mailgun-Tag with tags, X-Mailgun-Template-* for templated sends), and with "
                "Accept: message/rfc2822 the answer is body-mime instead of the parsed parts (reference §3.3); "
                "the document made every key of one example required"),
+    Correction(_schema_pointer("github.com-mailgun-domains-httpapi-clickSettings", "properties", "active"),
+               {"anyOf": [{"type": "boolean"}, {"const": "htmlonly"}]},
+               "click tracking takes active=htmlonly (the document's own PUT description and Mailgun's "
+               "tracking docs), which reads back as the string htmlonly"),
     Correction(_schema_pointer("MessageObject", "required"), ["headers"],
                "Mailgun's event samples for opened, clicked, unsubscribed and complained carry only "
                "message.headers.message-id: no attachments, no size"),

@@ -30,6 +30,7 @@ from ..lang.event_query import EventQuery
 from ..lang.send_rules import Rule
 from .codec import decode_state
 from .events import EventLog, events_response
+from .resources import Resources
 from .send_state import SendState
 
 __all__ = ["Listener", "Store"]
@@ -59,6 +60,8 @@ class Store:
         self._events: dict[str, EventLog] = {}
         self._attempts: list[DeliveryAttempt] = []
         self._send = SendState()
+        #: domains, templates, mailing lists, keys…: sections under this store's lock
+        self.resources = Resources(self._lock, self._changed)
         self._version = 0
         self._listeners: list[Listener] = []
 
@@ -348,6 +351,7 @@ class Store:
             self._events.clear()
             self._attempts.clear()
             self._send.clear()
+            self.resources.clear()
             self.evicted = {"messages": 0, "events": 0}
             self._changed()
 
@@ -371,7 +375,9 @@ class Store:
             attempts = list(self._attempts)
             next_seq = self._next_seq
             send = self._send.to_dict()
+            resources = self.resources.to_dict()
         return {
+            "resources": resources,
             "send": send,
             "attempts": [attempt.to_dict() for attempt in attempts],
             "counters": {"route_seq": next_seq},
@@ -415,4 +421,5 @@ class Store:
             self._events = events
             self._attempts = list(state["attempts"])
             self._send = state["send"]
+            self.resources.load(state["resources"])
             self._changed()
