@@ -19,7 +19,7 @@ from ..base.records import rfc1123
 from .context import DOMAIN_NAME, Context
 from .params import integer
 
-__all__ = ["DomainOperations"]
+__all__ = ["DomainOperations", "dns_records", "domain_json"]
 
 _TRUE, _FALSE = ("yes", "true", "1", "on"), ("no", "false", "0", "off")
 _BOOLEANS = ("require_tls", "skip_verification", "use_automatic_sender_security", "wildcard",
