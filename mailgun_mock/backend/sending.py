@@ -14,11 +14,12 @@ from ..mail.parse import ParsedMessage
 from ..sending.form import mime_content_type_error, parse_send, parse_send_mime
 from ..sending.outbox import Outbound
 from .inbound import InboundOperations
+from .templates import TemplateOperations
 
 __all__ = ["SendingOperations"]
 
 
-class SendingOperations(InboundOperations):
+class SendingOperations(InboundOperations, TemplateOperations):
     """Sending, and what steers it in the mock. Builds on inbound: mail sent to a domain the mock
     receives for is routed inbound too (loopback).
     """
@@ -35,6 +36,7 @@ class SendingOperations(InboundOperations):
         :raises PayloadTooLarge: over the size limit.
         """
         self.check_domain(domain)
+        params = self.templated_form(domain, params)
         req = parse_send(domain, params, files, now=self.clock.now(), max_size=self.config.max_message_size)
         return self.outbound.send(req)
 

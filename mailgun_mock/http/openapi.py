@@ -14,6 +14,7 @@ Plain dicts, no Flask: the document can be built and checked without an app.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -298,10 +299,20 @@ FROM_MAILGUN: dict[str, tuple[str, ...]] = {
     **{f"/v3/domains/{{name}}/tracking/{kind}": ("put",) for kind in ("open", "click", "unsubscribe")},
     "/v3/domains/{name}/credentials": ("get", "post", "delete"),
     "/v3/domains/{name}/credentials/{spec}": ("put", "delete"), "/v3/domains/{name}/sending_queues": ("get",),
+    "/v3/{domain}/templates": ("get", "post", "delete"), "/v3/{domain}/templates/{name}": ("get", "put", "delete"),
+    "/v3/{domain}/templates/{name}/versions": ("get", "post"),
+    "/v3/{domain}/templates/{name}/versions/{tag}": ("get", "put", "delete"),
+    "/v3/{domain}/templates/{name}/versions/{tag}/copy/{new_tag}": ("put",),
+    "/v4/templates": ("get", "post", "delete"), "/v4/templates/{name}": ("get", "put", "delete"),
+    "/v4/templates/{name}/versions": ("get", "post"), "/v4/templates/{name}/versions/{tag}": ("get", "put", "delete"),
+    "/v4/templates/{name}/versions/{tag}/copy/{new_tag}": ("put",),
 }
 #: Mock paths Mailgun's document describes under another version: the /v3 forms of the domains API.
 _ALIASES = {"/v3/domains": "/v4/domains", "/v3/domains/{name}": "/v4/domains/{name}",
-            "/v3/domains/{name}/verify": "/v4/domains/{name}/verify"}
+            "/v3/domains/{name}/verify": "/v4/domains/{name}/verify",
+            # The account's templates (/v4/templates) answer as a domain's do.
+            **{f"/v4/templates{tail}": f"/v3/{{domain}}/templates{tail}" for tail in (
+                "", "/{name}", "/{name}/versions", "/{name}/versions/{tag}", "/{name}/versions/{tag}/copy/{new_tag}")}}
 _NOT_FORMS = {"application/form-data": _MULTIPART}  # Mailgun's document names a media type that doesn't exist
 
 
@@ -316,7 +327,9 @@ def _from_mailgun(path: str, method: str, suffix: str) -> Schema:
         raise KeyError(f"{method.upper()} {path} is not in Mailgun's document")
     op = found[1]
     op["operationId"] = op.get("operationId", f"{method}{path}") + suffix
-    op["parameters"] = [p for p in op.get("parameters", []) if p.get("in") != "header"]
+    names = set(re.findall(r"{([^}]+)}", path))  # an alias may name parameters this path lacks
+    op["parameters"] = [p for p in op.get("parameters", []) if p.get("in") not in ("header", "path")
+                        or p.get("in") == "path" and p.get("name") in names]
     body = op.get("requestBody")
     if body is not None:
         body["content"] = {_NOT_FORMS.get(media, media): entry for media, entry in body.get("content", {}).items()}

@@ -9,6 +9,7 @@ from typing import Any
 
 from .domains import Domains
 from .section import Section
+from .templates import Templates
 
 __all__ = ["Resources"]
 
@@ -22,10 +23,11 @@ class Resources:
 
     def __init__(self, lock: threading.RLock, changed: Callable[[], None]) -> None:
         self.domains = Domains(lock, changed)
+        self.templates = Templates(lock, changed)
 
     def sections(self) -> list[Section]:
         """Every section, in snapshot order."""
-        return [self.domains]
+        return [self.domains, self.templates]
 
     def clear(self) -> None:
         """Forget every section's records (with the store's lock held)."""
