@@ -14,12 +14,13 @@ from ..mail.parse import ParsedMessage
 from ..sending.form import mime_content_type_error, parse_send, parse_send_mime
 from ..sending.outbox import Outbound
 from .inbound import InboundOperations
+from .lists import ListOperations
 from .templates import TemplateOperations
 
 __all__ = ["SendingOperations"]
 
 
-class SendingOperations(InboundOperations, TemplateOperations):
+class SendingOperations(InboundOperations, TemplateOperations, ListOperations):
     """Sending, and what steers it in the mock. Builds on inbound: mail sent to a domain the mock
     receives for is routed inbound too (loopback).
     """
@@ -38,7 +39,7 @@ class SendingOperations(InboundOperations, TemplateOperations):
         self.check_domain(domain)
         params = self.templated_form(domain, params)
         req = parse_send(domain, params, files, now=self.clock.now(), max_size=self.config.max_message_size)
-        return self.outbound.send(req)
+        return self.outbound.send(self.expand_send(req))
 
     def send_mime(self, domain: str, params: Any, files: Sequence[tuple[str, str, bytes, str]],
                   content_type: str) -> dict[str, str]:

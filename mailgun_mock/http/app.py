@@ -34,7 +34,7 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     :param backend: the state and operations to serve (a new one by default).
     :param config: the configuration (the backend's by default).
     """
-    from .api import domains, events, messages, mock, routes, sending, suppressions, templates, webhooks
+    from .api import domains, events, lists, messages, mock, routes, sending, suppressions, templates, webhooks
 
     config = config or (backend.config if backend else Config())
     served = backend or Backend(config)
@@ -47,7 +47,7 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     app.config["MAX_FORM_MEMORY_SIZE"] = config.max_message_size + 65536
     for prefix in API_PREFIXES:
         for blueprint in (routes.bp, messages.bp, events.bp, webhooks.bp, sending.bp, suppressions.bp, domains.bp,
-                          templates.bp):
+                          templates.bp, lists.bp):
             name = blueprint.name if prefix == "/v3" else f"{blueprint.name}_{prefix[1:]}"
             app.register_blueprint(blueprint, url_prefix=prefix, name=name)
     for blueprint in (domains.bp_v4, templates.bp_v4):  # versions other than v3 carry them in their own paths

@@ -281,6 +281,11 @@ def _mock_paths() -> dict[str, dict[str, Any]]:
         "/rules/{rule_id}": {"delete": _op("deleteRule", "Delete a rule", ref("Done"), params=[_p("RuleId")],
                                            errors=[404])},
         "/outbox": {"get": _op("outbox", "Every sent message, oldest first", ref("Outbox"))},
+        "/unsubscribe/{token}": {"get": _op(
+            "followUnsubscribe", "Where %unsubscribe_url% and its kin point: the recipient's click (no key; "
+            "the token is signed)", ref("Done"), auth=False, errors=[404],
+            params=[_path_param("token", {"type": "string", "pattern": "^[A-Za-z0-9_-]+\\.[0-9a-f]{32}$"},
+                                "The token of an unsubscribe link")])},
         "/openapi.json": {"get": _op("openapiDocument", "This document", {
             "type": "object", "required": ["openapi", "info", "paths"], "properties": {"openapi": {"const": "3.1.0"}},
             "description": "The OpenAPI 3.1 document, with this server in servers"})},
@@ -306,6 +311,10 @@ FROM_MAILGUN: dict[str, tuple[str, ...]] = {
     "/v4/templates": ("get", "post", "delete"), "/v4/templates/{name}": ("get", "put", "delete"),
     "/v4/templates/{name}/versions": ("get", "post"), "/v4/templates/{name}/versions/{tag}": ("get", "put", "delete"),
     "/v4/templates/{name}/versions/{tag}/copy/{new_tag}": ("put",),
+    "/v3/lists": ("get", "post"), "/v3/lists/pages": ("get",), "/v3/lists/{address}": ("get", "put", "delete"),
+    "/v3/lists/{address}/members": ("get", "post"), "/v3/lists/{address}/members/pages": ("get",),
+    "/v3/lists/{address}/members/{member}": ("get", "put", "delete"),
+    "/v3/lists/{address}/members.json": ("post",), "/v3/lists/{address}/members.csv": ("post",),
 }
 #: Mock paths Mailgun's document describes under another version: the /v3 forms of the domains API.
 _ALIASES = {"/v3/domains": "/v4/domains", "/v3/domains/{name}": "/v4/domains/{name}",

@@ -59,6 +59,15 @@ CORRECTIONS: tuple[Correction, ...] = (
                {"anyOf": [{"type": "boolean"}, {"const": "htmlonly"}]},
                "click tracking takes active=htmlonly (the document's own PUT description and Mailgun's "
                "tracking docs), which reads back as the string htmlonly"),
+    Correction("/paths/~1v3~1lists/post/responses", {"200": {
+        "description": "The list has been created",
+        "content": {"application/json": {"schema": {"type": "object", "properties": {
+            "list": {"type": "object", "properties": {
+                **{key: _STR for key in ("address", "name", "description", "access_level", "reply_preference",
+                                         "created_at")}, "members_count": {"type": "integer"}}},
+            "message": _STR}, "required": ["list", "message"]}}}}},
+               "creating a list answers 200, not 201: mailgun-go accepts only 200, 202 and 204 from the API and "
+               "creates lists with it"),
     Correction(_schema_pointer("MessageObject", "required"), ["headers"],
                "Mailgun's event samples for opened, clicked, unsubscribed and complained carry only "
                "message.headers.message-id: no attachments, no size"),

@@ -105,6 +105,8 @@ class SendRequest:
     mime: bytes | None = None
     mime_message_id: str | None = None
     accepted_at: float = 0.0
+    #: mailing-list members (lower-case) -> the To item they see: the list's (see ``sending/lists.py``)
+    list_to: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -212,6 +214,7 @@ def build_messages(req: SendRequest, message_id: str, *, now: float) -> list[Out
         return [OutgoingMessage(req.recipients, _compose(req, message_id, now, list(req.to), None))]
     variables = {key.lower(): value for key, value in req.recipient_variables.items()}
     shown = {pairs[0][1].lower(): item for item in reversed(req.to) if (pairs := split_address_list(item))}
+    shown.update(req.list_to)
     out = []
     for address in req.recipients:
         mine = own if isinstance(own := variables.get(address.lower()), dict) else {}

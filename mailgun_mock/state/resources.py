@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .domains import Domains
+from .lists import MailingLists
 from .section import Section
 from .templates import Templates
 
@@ -24,10 +25,11 @@ class Resources:
     def __init__(self, lock: threading.RLock, changed: Callable[[], None]) -> None:
         self.domains = Domains(lock, changed)
         self.templates = Templates(lock, changed)
+        self.lists = MailingLists(lock, changed)
 
     def sections(self) -> list[Section]:
         """Every section, in snapshot order."""
-        return [self.domains, self.templates]
+        return [self.domains, self.templates, self.lists]
 
     def clear(self) -> None:
         """Forget every section's records (with the store's lock held)."""
