@@ -55,9 +55,9 @@ class Context:
         self.store = store or Store(self.config.max_stored_messages, self.config.max_events)
         #: The server's own URL, set by the server once bound; storage URLs are built on it.
         self.server_url = ""
-        self.delivery = DeliveryWorker(self.clock, self.config.signing_key, self.config.retry_schedule,
+        self.delivery = DeliveryWorker(self.clock, self.signing_key, self.config.retry_schedule,
                                        self.config.delivery_timeout, transport=transport)
-        self.webhooks = DomainWebhooks(self.store, self.delivery.submit)
+        self.webhooks = DomainWebhooks(self.store, self.delivery.submit, self.config.event_retry_schedule)
         self.runner = ActionRunner(self.config, self.clock, self.store, lambda: self.base_url,
                                    submit=self.delivery.submit, emit=self.emit)
         # Attempts log events that may go to domain webhooks, which the worker delivers: the one
@@ -65,6 +65,10 @@ class Context:
         self.delivery.subscribe(self.runner.record_attempt)
         #: unexpected exceptions (bugs) raised while serving requests or delivering webhooks.
         self.errors: list[BaseException] = self.delivery.errors
+
+    def signing_key(self) -> str:
+        """The webhook signing key now: the configured one until ``/v5/accounts/http_signing_key`` rotates it."""
+        return self.store.resources.account.signing_key() or self.config.signing_key
 
     @property
     def base_url(self) -> str:

@@ -8,6 +8,7 @@
     │   ├── ExpressionError     400, with the position in the expression
     │   └── ReasonError         400 ``{"Reason": …, "message": …}``, as Mailgun's webhook API answers
     ├── NotFound                404
+    ├── Conflict                409
     ├── MethodNotAllowed        405
     └── PayloadTooLarge         413
 
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 __all__ = [
     "BadRequest",
+    "Conflict",
     "ExpressionError",
     "MailgunMockError",
     "MethodNotAllowed",
@@ -87,6 +89,12 @@ class NotFound(MailgunMockError):
     """A resource that does not exist (or no longer does)."""
 
     status = 404
+
+
+class Conflict(MailgunMockError):
+    """A resource limit or clash Mailgun answers with 409."""
+
+    status = 409
 
 
 class MethodNotAllowed(MailgunMockError):

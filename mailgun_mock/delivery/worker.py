@@ -49,6 +49,8 @@ class Webhook:
     files: list[FilePart] = dataclasses.field(default_factory=list)
     multipart: bool = False
     event: dict[str, Any] | None = None
+    #: seconds between attempts for this webhook; ``None``: the worker's (route webhooks') schedule
+    schedule: tuple[float, ...] | None = None
     attempts: int = 0
     due: float = 0.0
     finished: bool = False
@@ -61,14 +63,14 @@ class DeliveryWorker:
     """A small pool of threads delivering :class:`Webhook` s when they fall due on the clock.
 
     :param clock: the mock's clock.
-    :param signing_key: the key every attempt is signed with.
+    :param signing_key: the key every attempt is signed with (or what answers it: it can be rotated).
     :param schedule: seconds between attempts (after the first) — Mailgun's 10m, 10m, 15m, 30m, 1h, 2h, 4h.
     :param timeout: seconds one attempt may take.
     :param transport: how POSTs are sent (a seam).
     :param threads: how many attempts may be in flight at once.
     """
 
-    def __init__(self, clock: Clock, signing_key: str, schedule: Sequence[float], timeout: float,
+    def __init__(self, clock: Clock, signing_key: str | Callable[[], str], schedule: Sequence[float], timeout: float,
                  transport: Transport | None = None, threads: int = 4) -> None:
         self.clock = clock
         self.signing_key = signing_key
@@ -220,7 +222,8 @@ class DeliveryWorker:
         hook.attempts += 1
         scheduled = hook.due
         now = self.clock.now()
-        signature = signature_fields(self.signing_key, now)
+        key = self.signing_key() if callable(self.signing_key) else self.signing_key  # rotatable
+        signature = signature_fields(key, now)
         if hook.event is not None:
             fields: list[tuple[str, FieldValue]] = [("signature", ""), ("event-data", "")]
             body = json.dumps({"signature": signature, "event-data": hook.event}).encode()
@@ -236,7 +239,8 @@ class DeliveryWorker:
         except (OSError, TimeoutError) as exc:
             error = str(exc) or type(exc).__name__
         duration = time.monotonic() - started
-        retries_left = hook.attempts <= len(self.schedule)
+        schedule = self.schedule if hook.schedule is None else hook.schedule
+        retries_left = hook.attempts <= len(schedule)
         if status is not None and 200 <= status < 300:
             outcome = "delivered"
         elif status == 406:
@@ -245,7 +249,7 @@ class DeliveryWorker:
             outcome = "retrying"
         else:
             outcome = "failed"
-        next_retry = scheduled + self.schedule[hook.attempts - 1] if outcome == "retrying" else None
+        next_retry = scheduled + schedule[hook.attempts - 1] if outcome == "retrying" else None
         attempt = DeliveryAttempt(
             delivery_id=hook.id, kind=hook.kind, url=hook.url, recipient=hook.recipient,
             message_id=hook.message_id, attempt=hook.attempts, status=status, error=error, outcome=outcome,

@@ -50,7 +50,7 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
                           templates.bp, lists.bp):
             name = blueprint.name if prefix == "/v3" else f"{blueprint.name}_{prefix[1:]}"
             app.register_blueprint(blueprint, url_prefix=prefix, name=name)
-    for blueprint in (domains.bp_v4, templates.bp_v4):  # versions other than v3 carry them in their own paths
+    for blueprint in (domains.bp_v4, templates.bp_v4, webhooks.bp_root):  # versions other than v3 carry them in their own paths
         app.register_blueprint(blueprint)
     app.register_blueprint(mock.bp, url_prefix="/mock")
     api_key = config.api_key.encode()

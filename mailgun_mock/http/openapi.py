@@ -41,11 +41,13 @@ _JSON = "application/json"
 _FORM = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
 
-_ERRORS = {400: "BadRequest", 404: "NotFound", 413: "PayloadTooLarge"}
+_ERRORS = {400: "BadRequest", 404: "NotFound", 409: "Conflict", 413: "PayloadTooLarge"}
 _RESPONSES: dict[str, Any] = {
     "BadRequest": {"description": "The request is invalid; the message says what is wrong.",
                    "content": {_JSON: {"schema": ref("Error")}}},
     "NotFound": {"description": "No such resource (or domain, when --domain restricts them).",
+                 "content": {_JSON: {"schema": ref("Error")}}},
+    "Conflict": {"description": "A limit reached (e.g. 3 URLs per event type).",
                  "content": {_JSON: {"schema": ref("Error")}}},
     "PayloadTooLarge": {"description": "The request or message exceeds the configured size limit.",
                         "content": {_JSON: {"schema": ref("Error")}}},
@@ -225,6 +227,13 @@ def _mailgun_paths(suffix: str) -> dict[str, dict[str, Any]]:
                                   ["url"])),
             "delete": _op(f"deleteWebhook{suffix}", "Delete a webhook", ref("WebhookChanged"), errors=[400, 404]),
         },
+        "/domains/{domain}/webhooks/{name}/test": {
+            "parameters": [domain, name],
+            **{method: _op(f"testWebhook{method.title()}{suffix}",
+                           "POST a signed sample event of this kind to url (default: the webhook's first URL) now; "
+                           "answers the receiver's status (0: no answer)", ref("WebhookTest"), errors=[400, 404],
+                           body=_form({"url": {"type": "string", "format": "uri"}})) for method in ("put", "post")},
+        },
         "/{domain}/messages": {
             "post": _op(f"sendMessage{suffix}", "Send a message built from fields", ref("Queued"),
                         params=[domain], errors=_REJECTABLE,
@@ -248,6 +257,33 @@ _INBOUND_FIELDS: dict[str, Schema] = {
     "sender": {**_STR, "description": "Envelope sender (default: From)"},
     "wait": {**_STR, "description": "1/true/yes/on: answer after each webhook's first attempt"},
 }
+
+
+_EVENT_TYPES = array({"type": "string", "enum": list(WEBHOOK_NAMES)}, minItems=1)
+_ACCOUNT_HOOK = _form({"url": {"type": "string", "format": "uri"}, "event_types": _EVENT_TYPES, "description": _STR},
+                      ["url", "event_types"])
+
+
+def _account_paths() -> dict[str, dict[str, Any]]:
+    """The account's webhooks (``/v1/webhooks``): Mailgun's newer API, absent from its document."""
+    hook_id = _path_param("webhook_id", {"type": "string", "pattern": "^[0-9a-f]{24}$"}, "The webhook's id.")
+    return {
+        "/v1/webhooks": {
+            "get": _op("listAccountWebhooks", "The account's event webhooks", ref("AccountWebhooks")),
+            "post": _op("createAccountWebhook", "Add an account webhook: one URL on event types (at most 3 URLs "
+                        "per type: 409 beyond)", ref("AccountWebhookCreated"), errors=[400, 409], body=_ACCOUNT_HOOK),
+            "delete": _op("deleteAccountWebhooks", "Delete the webhooks named, or all", ref("Done"), errors=[400],
+                          params=[_query("webhook_ids", _STR, "Comma-separated ids"),
+                                  _query("all", {"type": "string", "enum": ["true", "false"]})]),
+        },
+        "/v1/webhooks/{webhook_id}": {
+            "parameters": [hook_id],
+            "get": _op("getAccountWebhook", "One account webhook", ref("AccountWebhook"), errors=[404]),
+            "put": _op("updateAccountWebhook", "Replace an account webhook", ref("Done"), errors=[400, 404, 409],
+                       body=_ACCOUNT_HOOK),
+            "delete": _op("deleteAccountWebhook", "Delete an account webhook", ref("Done"), errors=[404]),
+        },
+    }
 
 
 def _mock_paths() -> dict[str, dict[str, Any]]:
@@ -315,6 +351,7 @@ FROM_MAILGUN: dict[str, tuple[str, ...]] = {
     "/v3/lists/{address}/members": ("get", "post"), "/v3/lists/{address}/members/pages": ("get",),
     "/v3/lists/{address}/members/{member}": ("get", "put", "delete"),
     "/v3/lists/{address}/members.json": ("post",), "/v3/lists/{address}/members.csv": ("post",),
+    "/v4/domains/{domain}/webhooks": ("post", "put", "delete"),
 }
 #: Mock paths Mailgun's document describes under another version: the /v3 forms of the domains API.
 _ALIASES = {"/v3/domains": "/v4/domains", "/v3/domains/{name}": "/v4/domains/{name}",
@@ -367,6 +404,7 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
         suffix = "" if prefix == "/v3" else prefix[1:].upper()
         paths.update({prefix + path: item for path, item in _mailgun_paths(suffix).items()})
     paths.update({"/mock" + path: item for path, item in _mock_paths().items()})
+    paths.update(_account_paths())
     for path, methods in FROM_MAILGUN.items():
         for prefix in (("/v3", "/v2") if path.startswith("/v3/") else (path[:3],)):
             item = paths.setdefault(prefix + path[3:], {})

@@ -122,6 +122,11 @@ SCHEMAS: dict[str, Schema] = {
                                      "additionalProperties": _URLS}}),
     "Webhook": closed({"webhook": _URLS}),
     "WebhookChanged": closed({"message": STR, "webhook": _URLS}),
+    "WebhookTest": closed({"code": INT, "message": STR}, description="The receiver's status (0: no answer)."),
+    "AccountWebhook": closed({"webhook_id": STR, "description": STR, "url": _URL, "event_types": array(STR),
+                              "created_at": STR}),
+    "AccountWebhooks": closed({"webhooks": array(ref("AccountWebhook"))}),
+    "AccountWebhookCreated": closed({"webhook_id": STR}),
     # -- /mock
     "Health": closed({"status": {"const": "ok"}, "routes": INT, "stored_messages": INT, "events": INT,
                       "evicted": closed({"messages": INT, "events": INT})}),

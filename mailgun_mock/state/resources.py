@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .account import Account
 from .domains import Domains
 from .lists import MailingLists
 from .section import Section
@@ -26,10 +27,11 @@ class Resources:
         self.domains = Domains(lock, changed)
         self.templates = Templates(lock, changed)
         self.lists = MailingLists(lock, changed)
+        self.account = Account(lock, changed)
 
     def sections(self) -> list[Section]:
         """Every section, in snapshot order."""
-        return [self.domains, self.templates, self.lists]
+        return [self.domains, self.templates, self.lists, self.account]
 
     def clear(self) -> None:
         """Forget every section's records (with the store's lock held)."""

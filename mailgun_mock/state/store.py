@@ -377,13 +377,13 @@ class Store:
             send = self._send.to_dict()
             resources = self.resources.to_dict()
         return {
-            "resources": resources,
             "send": send,
             "attempts": [attempt.to_dict() for attempt in attempts],
             "counters": {"route_seq": next_seq},
             "events": events,
             "messages": [message.to_dict() for message in messages],
             "routes": [route.to_dict() for route in routes],
+            "resources": resources,
         }
 
     def restore(self, data: Mapping[str, Any]) -> None:
