@@ -14,6 +14,7 @@ from typing import Any
 from ..base.errors import BadRequest
 from .domains import DomainOperations
 from .inbound import InboundOperations
+from .keys import KeyOperations
 from .messages import MessageOperations
 from .routes import RouteOperations
 from .sending import SendingOperations
@@ -26,7 +27,7 @@ log = logging.getLogger("mailgun_mock")
 
 
 class Backend(RouteOperations, SendingOperations, InboundOperations, MessageOperations, WebhookOperations,
-              SuppressionOperations, DomainOperations):
+              SuppressionOperations, DomainOperations, KeyOperations):
     """The mock's Mailgun: every operation an API handler or a Python caller can ask for.
 
     Takes the parameters of :class:`~.context.Context` (config, clock, ids, store, transport).

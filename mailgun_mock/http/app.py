@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from flask import Flask, Response, jsonify, request
@@ -34,7 +33,7 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     :param backend: the state and operations to serve (a new one by default).
     :param config: the configuration (the backend's by default).
     """
-    from .api import domains, events, lists, messages, mock, routes, sending, suppressions, templates, webhooks
+    from .api import domains, events, keys, lists, messages, mock, routes, sending, suppressions, templates, webhooks
 
     config = config or (backend.config if backend else Config())
     served = backend or Backend(config)
@@ -50,10 +49,9 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
                           templates.bp, lists.bp):
             name = blueprint.name if prefix == "/v3" else f"{blueprint.name}_{prefix[1:]}"
             app.register_blueprint(blueprint, url_prefix=prefix, name=name)
-    for blueprint in (domains.bp_v4, templates.bp_v4, webhooks.bp_root):  # versions other than v3 carry them in their own paths
+    for blueprint in (domains.bp_v4, templates.bp_v4, webhooks.bp_root, keys.bp):  # versions other than v3 carry them in their own paths
         app.register_blueprint(blueprint)
     app.register_blueprint(mock.bp, url_prefix="/mock")
-    api_key = config.api_key.encode()
 
     @app.before_request
     def check_auth() -> Response | None:
@@ -64,7 +62,8 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
             auth is None
             or auth.type != "basic"
             or auth.username != "api"
-            or not hmac.compare_digest((auth.password or "").encode("utf-8", "replace"), api_key)
+            # the configured key, or one made with /v1/keys (a sending key only for its domain's sends)
+            or not served.authorize(auth.password or "", request.method, request.path)
         ):
             return _forbidden()
         return None

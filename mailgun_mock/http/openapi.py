@@ -352,6 +352,10 @@ FROM_MAILGUN: dict[str, tuple[str, ...]] = {
     "/v3/lists/{address}/members/{member}": ("get", "put", "delete"),
     "/v3/lists/{address}/members.json": ("post",), "/v3/lists/{address}/members.csv": ("post",),
     "/v4/domains/{domain}/webhooks": ("post", "put", "delete"),
+    "/v1/keys": ("get", "post"), "/v1/keys/{key_id}": ("delete",), "/v1/keys/public": ("post",),
+    "/v5/accounts": ("put",), "/v5/accounts/http_signing_key": ("get", "post"),
+    "/v5/accounts/resend_activation_email": ("post",), "/v5/sandbox/auth_recipients": ("get", "post"),
+    "/v5/sandbox/auth_recipients/{email}": ("delete",),
 }
 #: Mock paths Mailgun's document describes under another version: the /v3 forms of the domains API.
 _ALIASES = {"/v3/domains": "/v4/domains", "/v3/domains/{name}": "/v4/domains/{name}",
@@ -406,7 +410,7 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
     paths.update({"/mock" + path: item for path, item in _mock_paths().items()})
     paths.update(_account_paths())
     for path, methods in FROM_MAILGUN.items():
-        for prefix in (("/v3", "/v2") if path.startswith("/v3/") else (path[:3],)):
+        for prefix in (("/v3", "/v2") if path.startswith("/v3/") else (path[:3],)):  # v1, v4, v5 served once
             item = paths.setdefault(prefix + path[3:], {})
             for method in methods:
                 item[method] = _from_mailgun(path, method, "" if prefix == path[:3] else prefix[1:].upper())
