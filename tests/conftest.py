@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,6 +14,7 @@ from mailgun_mock.backend.core import Backend
 from mailgun_mock.base.config import Config
 from mailgun_mock.edges.server import MailgunMock
 from mailgun_mock.http.app import create_app
+from tests.shapes import RECORDER, served_documented_paths
 
 pytest_plugins = ["pytester"]
 
@@ -53,13 +55,17 @@ class Api:
         auth = self.auth if auth == "default" else auth
         if self.transport == "http":
             r = self._session.request(method, self.url + path, auth=auth, timeout=10, **kwargs)
-            return Reply(r.status_code, dict(r.headers), r.content)
-        # Build the request with requests, so both transports send byte-identical bodies.
-        prepared = requests.Request(method, "http://localhost" + path, auth=auth, **kwargs).prepare()
-        headers = {k: v for k, v in prepared.headers.items() if k.lower() != "content-length"}
-        body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
-        r = self._client.open(prepared.path_url, method=method, headers=headers, data=body or b"")
-        return Reply(r.status_code, dict(r.headers), r.get_data())
+            reply = Reply(r.status_code, dict(r.headers), r.content)
+        else:
+            # Build the request with requests, so both transports send byte-identical bodies.
+            prepared = requests.Request(method, "http://localhost" + path, auth=auth, **kwargs).prepare()
+            headers = {k: v for k, v in prepared.headers.items() if k.lower() != "content-length"}
+            body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body
+            answer = self._client.open(prepared.path_url, method=method, headers=headers, data=body or b"")
+            reply = Reply(answer.status_code, dict(answer.headers), answer.get_data())
+        problems = RECORDER.check(method, path, reply.status, reply.headers.get("Content-Type", ""), reply.content)
+        assert not problems, "answer does not match Mailgun's document: " + "; ".join(problems)
+        return reply
 
     def get(self, path: str, **kw: Any) -> Reply:
         return self.request("GET", path, **kw)
@@ -100,3 +106,38 @@ def receiver(httpserver: Any) -> Iterator[Any]:
     yield httpserver
     for received, _ in httpserver.log:
         received.close()  # their spooled upload files
+
+
+_WORKER_SHAPES: list[dict[str, Any]] = []
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """xdist workers hand their shape-check figures to the controller."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["mailgun_mock_shapes"] = json.dumps(RECORDER.to_json())
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """The controller collects each worker's shape-check figures."""
+    data = getattr(node, "workeroutput", {}).get("mailgun_mock_shapes")
+    if data:
+        _WORKER_SHAPES.append(json.loads(data))
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """One line: Mailgun's paths served, answers validated against its document, mismatches."""
+    if hasattr(config, "workerinput"):
+        return
+    totals = RECORDER.to_json()
+    for data in _WORKER_SHAPES:
+        totals["validated"] += data["validated"]
+        totals["mismatches"] += data["mismatches"]
+        totals["exercised"] = sorted(set(totals["exercised"]) | set(data["exercised"]))
+    if not totals["validated"]:
+        return
+    served, documented = served_documented_paths()
+    terminalreporter.write_line(
+        f"shape check: paths served {len(served)} / {documented}, responses validated {totals['validated']} "
+        f"({len(totals['exercised'])} operations), mismatches {len(totals['mismatches'])}")

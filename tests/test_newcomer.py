@@ -63,7 +63,7 @@ def test_first_use_of_a_domain_is_logged_once(mailgun_mock: MailgunMock, caplog:
 @pytest.mark.parametrize(("auth", "why"), [
     (None, "no HTTP Basic credentials"),
     (("user", "key-x"), "the user is 'user', not 'api'"),
-    (("api", "key-wrong-secret"), "the key differs from the configured API key"),
+    (("api", "key-wrong-secret"), "the key is neither the configured API key nor a key allowed this request"),
 ])
 def test_401_logs_why_without_the_key(mailgun_mock: MailgunMock, caplog: pytest.LogCaptureFixture,
                                       auth: tuple[str, str] | None, why: str) -> None:

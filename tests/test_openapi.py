@@ -113,27 +113,26 @@ def test_openapi_document_matches_the_url_map() -> None:
 
 
 def test_openapi_v2_mirrors_v3_and_ids_are_unique() -> None:
-    """/v2 documents exactly the /v3 operations; operationIds are unique; only /mock/health needs no auth."""
+    """/v2 documents exactly the /v3 operations; operationIds are unique; only /mock/health and the
+    unsubscribe links (a recipient's click) need no auth."""
     ops = operations()
     v3 = {(p[3:], m) for p, m in ops if p.startswith("/v3/")}
     assert v3 == {(p[3:], m) for p, m in ops if p.startswith("/v2/")}
     ids = [document()["paths"][p][m]["operationId"] for p, m in ops]
     assert len(ids) == len(set(ids))
     public = [(p, m) for p, m in ops if document()["paths"][p][m].get("security") == []]
-    assert public == [("/mock/health", "get")]
+    assert public == [("/mock/health", "get"), ("/mock/unsubscribe/{token}", "get")]
     assert all("401" in document()["paths"][p][m]["responses"] for p, m in ops if (p, m) not in public)
 
 
 def test_openapi_enumerations_match_the_mock() -> None:
-    """The webhook names, rule outcomes and suppression lists the document enumerates are the mock's own."""
+    """The webhook names and rule outcomes the document enumerates are the mock's own."""
     from mailgun_mock.delivery.domain_webhooks import WEBHOOK_NAMES
     from mailgun_mock.http import openapi_schemas
-    from mailgun_mock.http.api.sending import SUPPRESSION_LISTS
     from mailgun_mock.lang.send_rules import OUTCOMES
 
     assert openapi_schemas.WEBHOOK_NAMES == WEBHOOK_NAMES
     assert openapi_schemas.OUTCOMES == OUTCOMES
-    assert openapi_schemas.SUPPRESSION_LISTS == SUPPRESSION_LISTS
 
 
 def test_openapi_module_imports_nothing_heavy() -> None:
@@ -241,7 +240,7 @@ def test_openapi_sending_conforms(api: Api) -> None:
     assert_conforms(resent, "POST", "/v3/domains/{domain}/messages/{key}")
     bounces = api.get("/v3/example.com/bounces")
     assert bounces.json()["items"]
-    assert_conforms(bounces, "GET", "/v3/{domain}/{kind}")
+    assert_conforms(bounces, "GET", "/v3/{domain}/bounces")
     assert_conforms(api.get("/mock/rules"), "GET", "/mock/rules")
     assert_conforms(api.delete(f"/mock/rules/{rule.json()['id']}"), "DELETE", "/mock/rules/{rule_id}")
     assert_conforms(api.delete("/mock/rules"), "DELETE", "/mock/rules")

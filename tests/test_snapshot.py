@@ -93,7 +93,7 @@ def test_snapshot_file_layout_is_sorted_ascii_one_record_per_line(path: Path) ->
     document = json.loads(text)
     assert list(document) == ["format", "saved_at", "state", "version"]
     assert document["format"] == "mailgun-mock-snapshot" and document["version"] == SNAPSHOT_VERSION == 1
-    assert list(document["state"]) == ["attempts", "counters", "events", "messages", "routes", "send"]
+    assert list(document["state"]) == ["attempts", "counters", "events", "messages", "resources", "routes", "send"]
     lines = text.splitlines()
     records = len(store.routes()) + len(store.messages()) + len(store.attempts()) + len(store.all_events())
     assert sum(line.startswith("      {") or line.startswith("        {") for line in lines) == records

@@ -319,7 +319,7 @@ def _bad(path: tuple[str | int, ...], value: Any) -> dict[str, Any]:
     (("events", "example.com", 0, "timestamp"), "soon", "events['example.com'][0]: expected an object with a finite"),
     (("events", "example.com"), {}, "events: 'example.com' must map a domain to a list"),
     (("counters", "route_seq"), -1, "'route_seq' must be a non-negative integer"),
-    (("attempts",), KeyError, "expected the sections attempts, counters, events, messages, routes"),
+    (("attempts",), KeyError, "expected the sections attempts, counters, events, messages, resources, routes"),
 ])
 def test_store_restore_refuses_bad_state_and_changes_nothing(path: tuple[str | int, ...], value: Any, problem: str) -> None:
     """Data that doesn't deserialise raises ValueError naming where and why, and the store is unchanged."""

@@ -25,10 +25,11 @@ from ..delivery.worker import DeliveryWorker
 from ..inbound.run import ActionRunner
 from ..state.store import Store
 
-__all__ = ["Context"]
+__all__ = ["DOMAIN_NAME", "Context"]
 
 log = logging.getLogger("mailgun_mock")
-_DOMAIN = re.compile(r"[\w-]+(\.[\w-]+)*\.?")  # a host name (IDN letters allowed), as in envelope addresses
+#: A host name (IDN letters allowed), as in envelope addresses.
+DOMAIN_NAME = re.compile(r"[\w-]+(\.[\w-]+)*\.?")
 
 
 class Context:
@@ -59,10 +60,10 @@ class Context:
         self._domains_lock = threading.Lock()
         #: What listens, set by the server once every listener accepts (``GET /mock/health``).
         self.listeners: dict[str, Any] | None = None
-        self.delivery = DeliveryWorker(self.clock, self.config.signing_key, self.config.retry_schedule,
+        self.delivery = DeliveryWorker(self.clock, self.signing_key, self.config.retry_schedule,
                                        self.config.delivery_timeout, transport=transport,
                                        inline=self.config.deliver == "inline")
-        self.webhooks = DomainWebhooks(self.store, self.delivery.submit)
+        self.webhooks = DomainWebhooks(self.store, self.delivery.submit, self.config.event_retry_schedule)
         self.runner = ActionRunner(self.config, self.clock, self.store, lambda: self.base_url,
                                    submit=self.delivery.submit, emit=self.emit)
         # Attempts log events that may go to domain webhooks, which the worker delivers: the one
@@ -70,6 +71,10 @@ class Context:
         self.delivery.subscribe(self.runner.record_attempt)
         #: unexpected exceptions (bugs) raised while serving requests or delivering webhooks.
         self.errors: list[BaseException] = self.delivery.errors
+
+    def signing_key(self) -> str:
+        """The webhook signing key now: the configured one until ``/v5/accounts/http_signing_key`` rotates it."""
+        return self.store.resources.account.signing_key() or self.config.signing_key
 
     @property
     def base_url(self) -> str:
@@ -82,9 +87,9 @@ class Context:
         self.webhooks.dispatch(domain, event)
 
     def check_domain(self, domain: str) -> None:
-        """:raises NotFound: ``Domain not found: <domain>`` for a name that is not a domain, or one
-            outside ``--domain`` when that restricts."""
-        if not _DOMAIN.fullmatch(domain) or not self.config.serves(domain):
+        """:raises NotFound: ``Domain not found: <domain>`` for a name that is not a domain, or not
+            one of the account's when ``--domain`` restricts them."""
+        if not DOMAIN_NAME.fullmatch(domain) or not self.serves(domain):
             raise NotFound(f"Domain not found: {printable(domain, 100)}")
         self.note_domain(domain)
 
@@ -99,6 +104,13 @@ class Context:
             self._domains_seen.add(name)
         log.info("first use of domain %s (no --domain given, so every domain is accepted; check its spelling)",
                  printable(name, 100))
+
+    def serves(self, domain: str) -> bool:
+        """Whether ``domain`` is one of the account's: given with ``--domain``, created through the
+        Domains API, or (with no ``--domain``) any domain, which joins the list on first use."""
+        now = self.clock.now()
+        return self.store.resources.domains.serve(domain, domain_id=self.ids.new(now), now=now,
+                                                  configured=self.config.domains, any_domain=not self.config.domains)
 
     def get_stored_message(self, domain: str, key: str) -> StoredMessage:
         """The stored message, unless unknown, deleted or past retention.

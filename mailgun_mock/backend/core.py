@@ -12,11 +12,14 @@ import logging
 from typing import Any
 
 from ..base.errors import BadRequest
+from .domains import DomainOperations
 from .inbound import InboundOperations
+from .keys import KeyOperations
 from .messages import MessageOperations
 from .probing import ProbeOperations
 from .routes import RouteOperations
 from .sending import SendingOperations
+from .suppressions import SuppressionOperations
 from .webhooks import WebhookOperations
 
 __all__ = ["Backend"]
@@ -25,7 +28,7 @@ log = logging.getLogger("mailgun_mock")
 
 
 class Backend(RouteOperations, SendingOperations, InboundOperations, MessageOperations, WebhookOperations,
-              ProbeOperations):
+              ProbeOperations, SuppressionOperations, DomainOperations, KeyOperations):
     """The mock's Mailgun: every operation an API handler or a Python caller can ask for.
 
     Takes the parameters of :class:`~.context.Context` (config, clock, ids, store, transport).

@@ -49,7 +49,7 @@ class InboundOperations(Context):
             if not ADDRESS.fullmatch(rcpt):
                 raise BadRequest(f"recipient {rcpt[:100]!r} is not an email address")
             host = domain_of(rcpt)
-            if not self.config.serves(host):
+            if not self.serves(host):
                 raise BadRequest(f"Domain not found: {host} (the mock serves {', '.join(self.config.domains)})")
             self.note_domain(host)
         envelope_sender = sender.strip() if sender is not None else next(iter(msg.addresses("From")), "")

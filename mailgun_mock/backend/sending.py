@@ -1,5 +1,5 @@
 """The Mailgun sending operations of :class:`~mailgun_mock.backend.core.core.Backend`: messages,
-messages.mime, resend, the mock's delivery rules, suppression lists and the outbox.
+messages.mime, resend, the mock's delivery rules, and the outbox.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from ..mail.parse import ParsedMessage
 from ..sending.form import mime_content_type_error, parse_send, parse_send_mime
 from ..sending.outbox import Outbound
 from .inbound import InboundOperations
+from .lists import ListOperations
+from .templates import TemplateOperations
 
 __all__ = ["SendingOperations"]
 
 
-class SendingOperations(InboundOperations):
+class SendingOperations(InboundOperations, TemplateOperations, ListOperations):
     """Sending, and what steers it in the mock. Builds on inbound: mail sent to a domain the mock
     receives for is routed inbound too (loopback).
     """
@@ -35,8 +37,9 @@ class SendingOperations(InboundOperations):
         :raises PayloadTooLarge: over the size limit.
         """
         self.check_domain(domain)
+        params = self.templated_form(domain, params)
         req = parse_send(domain, params, files, now=self.clock.now(), max_size=self.config.max_message_size)
-        return self.outbound.send(req)
+        return self.outbound.send(self.expand_send(req))
 
     def send_mime(self, domain: str, params: Any, files: Sequence[tuple[str, str, bytes, str]],
                   content_type: str) -> dict[str, str]:
@@ -78,11 +81,6 @@ class SendingOperations(InboundOperations):
     def clear_rules(self) -> None:
         """``DELETE /mock/rules``: forget every rule."""
         self.store.delete_rules()
-
-    def list_suppressions(self, domain: str, kind: str) -> list[dict[str, Any]]:
-        """``GET /v3/<domain>/bounces`` (or ``unsubscribes``, ``complaints``): the list's records."""
-        self.check_domain(domain)
-        return self.store.suppressions(kind, domain)
 
     def sent_messages(self) -> list[dict[str, Any]]:
         """The outbox: every sent message, oldest first, as stored (one entry per stored copy)."""

@@ -7,7 +7,8 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["Config", "ConfigError", "DEFAULT_API_KEY", "DEFAULT_SIGNING_KEY", "ENV_PREFIX", "parse_schedule"]
+__all__ = ["Config", "ConfigError", "DEFAULT_API_KEY", "DEFAULT_EVENT_RETRY_SCHEDULE", "DEFAULT_SIGNING_KEY",
+           "DEFAULT_TEST_RECIPIENT_DOMAIN", "ENV_PREFIX", "parse_schedule"]
 
 ENV_PREFIX = "MAILGUN_MOCK_"
 # Fixed defaults rather than random ones: a dev server restarted with the same command keeps
@@ -18,6 +19,10 @@ DEFAULT_SIGNING_KEY = "mailgunmock-signing-key-00000000"
 DEFAULT_RETRY_SCHEDULE = (600.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0)
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("", "0", "false", "no", "off")
+#: Mailgun's current docs for event webhooks: 5m, 10m, 15m, 1h, 2h, 4h.
+DEFAULT_EVENT_RETRY_SCHEDULE = (300.0, 600.0, 900.0, 3600.0, 7200.0, 14400.0)
+#: The domain of the reserved test recipients (delivered@, bounce@, defer@…), which act without a rule.
+DEFAULT_TEST_RECIPIENT_DOMAIN = "test-recipients.mailgun-mock.invalid"
 
 
 class ConfigError(ValueError):
@@ -36,7 +41,10 @@ class Config:
     :param public_url: base of storage and paging URLs when the mock sits behind a proxy
         (default: the server's own URL).
     :param retention: seconds a stored message is kept (Mailgun: 3 days).
-    :param retry_schedule: seconds between webhook attempts after a failure.
+    :param retry_schedule: seconds between route webhook attempts (forward, notify) after a failure.
+    :param event_retry_schedule: seconds between event webhook attempts after a failure.
+    :param test_recipient_domain: the domain of the reserved test recipients (``delivered@``,
+        ``bounce@``, ``complain@``, ``unsubscribe@``, ``defer@``, ``reject@``, each with an optional ``+label``).
     :param delivery_timeout: seconds one webhook attempt may take.
     :param max_message_size: largest message accepted, in bytes (Mailgun: 25 MB).
     :param max_headers: most header lines an inbound message may have (more: 400).
@@ -65,6 +73,8 @@ class Config:
     public_url: str = ""
     retention: float = 3 * 24 * 3600
     retry_schedule: tuple[float, ...] = DEFAULT_RETRY_SCHEDULE
+    event_retry_schedule: tuple[float, ...] = DEFAULT_EVENT_RETRY_SCHEDULE
+    test_recipient_domain: str = DEFAULT_TEST_RECIPIENT_DOMAIN
     delivery_timeout: float = 10.0
     max_message_size: int = 25 * 1024 * 1024
     max_headers: int = 5000
@@ -92,8 +102,10 @@ class Config:
                      "max_stored_messages", "max_events"):
             if not getattr(self, name) > 0:
                 raise ConfigError(f"{name} must be positive")
-        if any(not delay >= 0 for delay in self.retry_schedule):
-            raise ConfigError("retry_schedule must hold non-negative numbers of seconds")
+        for name in ("retry_schedule", "event_retry_schedule"):
+            if any(not delay >= 0 for delay in getattr(self, name)):
+                raise ConfigError(f"{name} must hold non-negative numbers of seconds")
+        object.__setattr__(self, "test_recipient_domain", self.test_recipient_domain.strip().lower())
         if self.public_url and not self.public_url.startswith(("http://", "https://")):
             raise ConfigError(f"public_url must start with http:// or https://, got {self.public_url!r}")
         object.__setattr__(self, "public_url", self.public_url.rstrip("/"))

@@ -5,8 +5,10 @@
     MailgunMockError            500 (never raised on purpose: a bug)
     ├── Unauthorized            401 ``Forbidden`` (plain text, as Mailgun answers)
     ├── BadRequest              400
-    │   └── ExpressionError     400, with the position in the expression
+    │   ├── ExpressionError     400, with the position in the expression
+    │   └── ReasonError         400 ``{"Reason": …, "message": …}``, as Mailgun's webhook API answers
     ├── NotFound                404
+    ├── Conflict                409
     ├── MethodNotAllowed        405
     └── PayloadTooLarge         413
 
@@ -18,11 +20,13 @@ from __future__ import annotations
 
 __all__ = [
     "BadRequest",
+    "Conflict",
     "ExpressionError",
     "MailgunMockError",
     "MethodNotAllowed",
     "NotFound",
     "PayloadTooLarge",
+    "ReasonError",
     "Unauthorized",
 ]
 
@@ -73,10 +77,24 @@ class ExpressionError(BadRequest):
         self.position = position
 
 
+class ReasonError(BadRequest):
+    """A 400 whose body carries Mailgun's capitalised ``Reason`` (webhooks API), and ``message`` too,
+    as every other error of the mock does."""
+
+    def to_json(self) -> dict[str, str]:
+        return {"Reason": self.message, "message": self.message}
+
+
 class NotFound(MailgunMockError):
     """A resource that does not exist (or no longer does)."""
 
     status = 404
+
+
+class Conflict(MailgunMockError):
+    """A resource limit or clash Mailgun answers with 409."""
+
+    status = 409
 
 
 class MethodNotAllowed(MailgunMockError):

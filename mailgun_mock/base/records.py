@@ -16,7 +16,8 @@ from urllib.parse import quote
 
 from .logtext import shorten
 
-__all__ = ["DeliveryAttempt", "ListKind", "Route", "SentMessage", "StoredMessage", "SuppressionHit", "rfc1123"]
+__all__ = ["DeliveryAttempt", "ListKind", "Route", "SentMessage", "StoredMessage", "SuppressionHit",
+           "SuppressionRecord", "rfc1123"]
 
 # What a snapshot field may hold, by kind; a trailing "?" also allows null. Numbers are kept as
 # given (int or float), never converted, so a round trip is exact.
@@ -361,3 +362,18 @@ class SuppressionHit:
     reason: str
     code: int
     description: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SuppressionRecord:
+    """One record to put on a suppression list, as the API or an import gives it.
+
+    :param tag: unsubscribes: the tag (``None``: every tag); allowlist: ``address`` or ``domain``.
+    :param error: bounces: the SMTP reply text; allowlist: the reason.
+    """
+
+    address: str
+    created_at: float
+    code: int = 550
+    error: str = ""
+    tag: str | None = None

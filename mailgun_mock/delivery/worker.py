@@ -50,6 +50,8 @@ class Webhook:
     files: list[FilePart] = dataclasses.field(default_factory=list)
     multipart: bool = False
     event: dict[str, Any] | None = None
+    #: seconds between attempts for this webhook; ``None``: the worker's (route webhooks') schedule
+    schedule: tuple[float, ...] | None = None
     attempts: int = 0
     due: float = 0.0
     finished: bool = False
@@ -63,7 +65,7 @@ class DeliveryWorker:
     of the :class:`~.scheduler.Scheduler` (so a dead receiver delays nobody else's webhooks).
 
     :param clock: the mock's clock.
-    :param signing_key: the key every attempt is signed with.
+    :param signing_key: the key every attempt is signed with (or what answers it: it can be rotated).
     :param schedule: seconds between attempts (after the first) — Mailgun's 10m, 10m, 15m, 30m, 1h, 2h, 4h.
     :param timeout: seconds one attempt may take.
     :param transport: how POSTs are sent (a seam).
@@ -71,7 +73,7 @@ class DeliveryWorker:
     :param inline: attempt in the thread that caused the webhook (see :class:`~.scheduler.Scheduler`).
     """
 
-    def __init__(self, clock: Clock, signing_key: str, schedule: Sequence[float], timeout: float,
+    def __init__(self, clock: Clock, signing_key: str | Callable[[], str], schedule: Sequence[float], timeout: float,
                  transport: Transport | None = None, threads: int = 4, inline: bool = False) -> None:
         self.clock = clock
         self.signing_key = signing_key
@@ -161,8 +163,9 @@ class DeliveryWorker:
         hook.attempts += 1
         scheduled = hook.due
         now = self.clock.now()
+        key = self.signing_key() if callable(self.signing_key) else self.signing_key  # rotatable
         # Signed with the wall clock: receivers check freshness against their own (the event keeps the mock's time).
-        signature = signature_fields(self.signing_key, time.time())
+        signature = signature_fields(key, time.time())
         if hook.event is not None:
             fields: list[tuple[str, FieldValue]] = [("signature", ""), ("event-data", "")]
             body = json.dumps({"signature": signature, "event-data": hook.event}).encode()
@@ -178,7 +181,8 @@ class DeliveryWorker:
         except (OSError, TimeoutError) as exc:
             error = str(exc) or type(exc).__name__
         duration = time.monotonic() - started
-        retries_left = hook.attempts <= len(self.schedule)
+        schedule = self.schedule if hook.schedule is None else hook.schedule
+        retries_left = hook.attempts <= len(schedule)
         if status is not None and 200 <= status < 300:
             outcome = "delivered"
         elif status == 406:
@@ -187,7 +191,7 @@ class DeliveryWorker:
             outcome = "retrying"
         else:
             outcome = "failed"
-        next_retry = scheduled + self.schedule[hook.attempts - 1] if outcome == "retrying" else None
+        next_retry = scheduled + schedule[hook.attempts - 1] if outcome == "retrying" else None
         attempt = DeliveryAttempt(
             delivery_id=hook.id, kind=hook.kind, url=hook.url, recipient=hook.recipient,
             message_id=hook.message_id, attempt=hook.attempts, status=status, error=error, outcome=outcome,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 
 from flask import Flask, Response, jsonify, request
@@ -34,7 +33,7 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     :param backend: the state and operations to serve (a new one by default).
     :param config: the configuration (the backend's by default).
     """
-    from .api import events, messages, mock, routes, sending, webhooks
+    from .api import domains, events, keys, lists, messages, mock, routes, sending, suppressions, templates, webhooks
 
     config = config or (backend.config if backend else Config())
     served = backend or Backend(config)
@@ -46,11 +45,13 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     app.config["MAX_CONTENT_LENGTH"] = config.max_message_size * 2 + 65536
     app.config["MAX_FORM_MEMORY_SIZE"] = config.max_message_size + 65536
     for prefix in API_PREFIXES:
-        for blueprint in (routes.bp, messages.bp, events.bp, webhooks.bp, sending.bp):
+        for blueprint in (routes.bp, messages.bp, events.bp, webhooks.bp, sending.bp, suppressions.bp, domains.bp,
+                          templates.bp, lists.bp):
             name = blueprint.name if prefix == "/v3" else f"{blueprint.name}_{prefix[1:]}"
             app.register_blueprint(blueprint, url_prefix=prefix, name=name)
+    for blueprint in (domains.bp_v4, templates.bp_v4, webhooks.bp_root, keys.bp):  # versions other than v3 carry them in their own paths
+        app.register_blueprint(blueprint)
     app.register_blueprint(mock.bp, url_prefix="/mock")
-    api_key = config.api_key.encode()
 
     @app.before_request
     def check_auth() -> Response | None:
@@ -61,8 +62,9 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
             problem = "no HTTP Basic credentials"
         elif auth.username != "api":
             problem = f"the user is {printable(auth.username or '', 40)!r}, not 'api'"
-        elif not hmac.compare_digest((auth.password or "").encode("utf-8", "replace"), api_key):
-            problem = "the key differs from the configured API key"
+        # the configured key, or one made with /v1/keys (a sending key only for its domain's sends)
+        elif not served.authorize(auth.password or "", request.method, request.path):
+            problem = "the key is neither the configured API key nor a key allowed this request"
         else:
             return None
         # Mailgun's answer says only "Forbidden"; the log says why (never the key itself).

@@ -14,11 +14,13 @@ Plain dicts, no Flask: the document can be built and checked without an app.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable
 from typing import Any
 
 from .._version import __version__
-from .openapi_schemas import SCHEMAS, SUPPRESSION_LISTS, WEBHOOK_NAMES, Schema, array, ref
+from .openapi_mailgun import mailgun_operation
+from .openapi_schemas import SCHEMAS, WEBHOOK_NAMES, Schema, array, ref
 
 __all__ = ["openapi_document"]
 
@@ -39,11 +41,13 @@ _JSON = "application/json"
 _FORM = "application/x-www-form-urlencoded"
 _MULTIPART = "multipart/form-data"
 
-_ERRORS = {400: "BadRequest", 404: "NotFound", 413: "PayloadTooLarge"}
+_ERRORS = {400: "BadRequest", 404: "NotFound", 409: "Conflict", 413: "PayloadTooLarge"}
 _RESPONSES: dict[str, Any] = {
     "BadRequest": {"description": "The request is invalid; the message says what is wrong.",
                    "content": {_JSON: {"schema": ref("Error")}}},
     "NotFound": {"description": "No such resource (or domain, when --domain restricts them).",
+                 "content": {_JSON: {"schema": ref("Error")}}},
+    "Conflict": {"description": "A limit reached (e.g. 3 URLs per event type).",
                  "content": {_JSON: {"schema": ref("Error")}}},
     "PayloadTooLarge": {"description": "The request or message exceeds the configured size limit.",
                         "content": {_JSON: {"schema": ref("Error")}}},
@@ -70,8 +74,6 @@ _PARAMETERS: dict[str, Any] = {
     "EventToken": _path_param("token", {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,4000}$"},
                               "The page token: the last segment of a paging URL."),
     "WebhookName": _path_param("name", {"type": "string", "enum": list(WEBHOOK_NAMES)}, "The webhook."),
-    "SuppressionKind": _path_param("kind", {"type": "string", "enum": list(SUPPRESSION_LISTS)},
-                                   "The suppression list (any other segment is a 404)."),
     "RuleId": _path_param("rule_id", {"type": "string", "pattern": "^[0-9a-f]{12}$"}, "The rule's id."),
 }
 
@@ -161,7 +163,8 @@ _PROBE_FIELDS: dict[str, Schema] = {
     "oversize": {"type": "integer", "minimum": 1, "maximum": 64 << 20,
                  "description": "Bytes of the oversized probe; default twice max_message_size plus 64 KiB"},
 }
-_REJECTABLE = (400, 404, "4XX", "5XX")  # a send or resend may meet a `reject` rule
+_REJECTABLE = (400, 404, "4XX", "5XX")
+_SUPPRESSIONS = ("bounces", "unsubscribes", "complaints", "whitelists")  # a send or resend may meet a `reject` rule
 
 
 def _mailgun_paths(suffix: str) -> dict[str, dict[str, Any]]:
@@ -232,6 +235,13 @@ def _mailgun_paths(suffix: str) -> dict[str, dict[str, Any]]:
                                   ["url"])),
             "delete": _op(f"deleteWebhook{suffix}", "Delete a webhook", ref("WebhookChanged"), errors=[400, 404]),
         },
+        "/domains/{domain}/webhooks/{name}/test": {
+            "parameters": [domain, name],
+            **{method: _op(f"testWebhook{method.title()}{suffix}",
+                           "POST a signed sample event of this kind to url (default: the webhook's first URL) now; "
+                           "answers the receiver's status (0: no answer)", ref("WebhookTest"), errors=[400, 404],
+                           body=_form({"url": {"type": "string", "format": "uri"}})) for method in ("put", "post")},
+        },
         "/{domain}/messages": {
             "post": _op(f"sendMessage{suffix}", "Send a message built from fields", ref("Queued"),
                         params=[domain], errors=_REJECTABLE,
@@ -244,10 +254,6 @@ def _mailgun_paths(suffix: str) -> dict[str, dict[str, Any]]:
                         body=_form({"to": _STRS, **_SEND_OPTIONS}, ["to", "message"], files={"message": _FILE},
                                    patterns=_SEND_PATTERNS, urlencoded=False)),
         },
-        "/{domain}/{kind}": {
-            "get": _op(f"listSuppressions{suffix}", "A suppression list: bounces, unsubscribes or complaints",
-                       ref("SuppressionsPage"), params=[domain, _p("SuppressionKind")], errors=[404]),
-        },
     }
 
 
@@ -259,6 +265,33 @@ _INBOUND_FIELDS: dict[str, Schema] = {
     "sender": {**_STR, "description": "Envelope sender (default: From)"},
     "wait": {**_STR, "description": "1/true/yes/on: answer after each webhook's first attempt"},
 }
+
+
+_EVENT_TYPES = array({"type": "string", "enum": list(WEBHOOK_NAMES)}, minItems=1)
+_ACCOUNT_HOOK = _form({"url": {"type": "string", "format": "uri"}, "event_types": _EVENT_TYPES, "description": _STR},
+                      ["url", "event_types"])
+
+
+def _account_paths() -> dict[str, dict[str, Any]]:
+    """The account's webhooks (``/v1/webhooks``): Mailgun's newer API, absent from its document."""
+    hook_id = _path_param("webhook_id", {"type": "string", "pattern": "^[0-9a-f]{24}$"}, "The webhook's id.")
+    return {
+        "/v1/webhooks": {
+            "get": _op("listAccountWebhooks", "The account's event webhooks", ref("AccountWebhooks")),
+            "post": _op("createAccountWebhook", "Add an account webhook: one URL on event types (at most 3 URLs "
+                        "per type: 409 beyond)", ref("AccountWebhookCreated"), errors=[400, 409], body=_ACCOUNT_HOOK),
+            "delete": _op("deleteAccountWebhooks", "Delete the webhooks named, or all", ref("Done"), errors=[400],
+                          params=[_query("webhook_ids", _STR, "Comma-separated ids"),
+                                  _query("all", {"type": "string", "enum": ["true", "false"]})]),
+        },
+        "/v1/webhooks/{webhook_id}": {
+            "parameters": [hook_id],
+            "get": _op("getAccountWebhook", "One account webhook", ref("AccountWebhook"), errors=[404]),
+            "put": _op("updateAccountWebhook", "Replace an account webhook", ref("Done"), errors=[400, 404, 409],
+                       body=_ACCOUNT_HOOK),
+            "delete": _op("deleteAccountWebhook", "Delete an account webhook", ref("Done"), errors=[404]),
+        },
+    }
 
 
 def _mock_paths() -> dict[str, dict[str, Any]]:
@@ -298,10 +331,84 @@ def _mock_paths() -> dict[str, dict[str, Any]]:
         "/rules/{rule_id}": {"delete": _op("deleteRule", "Delete a rule", ref("Done"), params=[_p("RuleId")],
                                            errors=[404])},
         "/outbox": {"get": _op("outbox", "Every sent message, oldest first", ref("Outbox"))},
+        "/unsubscribe/{token}": {"get": _op(
+            "followUnsubscribe", "Where %unsubscribe_url% and its kin point: the recipient's click (no key; "
+            "the token is signed)", ref("Done"), auth=False, errors=[404],
+            params=[_path_param("token", {"type": "string", "pattern": "^[A-Za-z0-9_-]+\\.[0-9a-f]{32}$"},
+                                "The token of an unsubscribe link")])},
         "/openapi.json": {"get": _op("openapiDocument", "This document", {
             "type": "object", "required": ["openapi", "info", "paths"], "properties": {"openapi": {"const": "3.1.0"}},
             "description": "The OpenAPI 3.1 document, with this server in servers"})},
     }
+
+
+#: The operations described by Mailgun's own document (:mod:`.openapi_mailgun`): the mock's path (its
+#: placeholder names) -> methods. Paths under /v3 are served under /v2 as well.
+FROM_MAILGUN: dict[str, tuple[str, ...]] = {
+    **{f"/v3/{{domain}}/{kind}": ("get", "post", "delete") for kind in _SUPPRESSIONS},
+    **{f"/v3/{{domain}}/{kind}/{{address}}": ("get", "delete") for kind in _SUPPRESSIONS},
+    **{f"/v3/{{domain}}/{kind}/import": ("post",) for kind in _SUPPRESSIONS},
+    "/v4/domains": ("get", "post"), "/v4/domains/{name}": ("get", "put"), "/v4/domains/{name}/verify": ("put",),
+    "/v3/domains": ("get", "post"), "/v3/domains/{name}": ("get", "put", "delete"),
+    "/v3/domains/{name}/verify": ("put",), "/v3/domains/{name}/tracking": ("get",),
+    **{f"/v3/domains/{{name}}/tracking/{kind}": ("put",) for kind in ("open", "click", "unsubscribe")},
+    "/v3/domains/{name}/credentials": ("get", "post", "delete"),
+    "/v3/domains/{name}/credentials/{spec}": ("put", "delete"), "/v3/domains/{name}/sending_queues": ("get",),
+    "/v3/{domain}/templates": ("get", "post", "delete"), "/v3/{domain}/templates/{name}": ("get", "put", "delete"),
+    "/v3/{domain}/templates/{name}/versions": ("get", "post"),
+    "/v3/{domain}/templates/{name}/versions/{tag}": ("get", "put", "delete"),
+    "/v3/{domain}/templates/{name}/versions/{tag}/copy/{new_tag}": ("put",),
+    "/v4/templates": ("get", "post", "delete"), "/v4/templates/{name}": ("get", "put", "delete"),
+    "/v4/templates/{name}/versions": ("get", "post"), "/v4/templates/{name}/versions/{tag}": ("get", "put", "delete"),
+    "/v4/templates/{name}/versions/{tag}/copy/{new_tag}": ("put",),
+    "/v3/lists": ("get", "post"), "/v3/lists/pages": ("get",), "/v3/lists/{address}": ("get", "put", "delete"),
+    "/v3/lists/{address}/members": ("get", "post"), "/v3/lists/{address}/members/pages": ("get",),
+    "/v3/lists/{address}/members/{member}": ("get", "put", "delete"),
+    "/v3/lists/{address}/members.json": ("post",), "/v3/lists/{address}/members.csv": ("post",),
+    "/v4/domains/{domain}/webhooks": ("post", "put", "delete"),
+    "/v1/keys": ("get", "post"), "/v1/keys/{key_id}": ("delete",), "/v1/keys/public": ("post",),
+    "/v5/accounts": ("put",), "/v5/accounts/http_signing_key": ("get", "post"),
+    "/v5/accounts/resend_activation_email": ("post",), "/v5/sandbox/auth_recipients": ("get", "post"),
+    "/v5/sandbox/auth_recipients/{email}": ("delete",),
+}
+#: Mock paths Mailgun's document describes under another version: the /v3 forms of the domains API.
+_ALIASES = {"/v3/domains": "/v4/domains", "/v3/domains/{name}": "/v4/domains/{name}",
+            "/v3/domains/{name}/verify": "/v4/domains/{name}/verify",
+            # The account's templates (/v4/templates) answer as a domain's do.
+            **{f"/v4/templates{tail}": f"/v3/{{domain}}/templates{tail}" for tail in (
+                "", "/{name}", "/{name}/versions", "/{name}/versions/{tag}", "/{name}/versions/{tag}/copy/{new_tag}")}}
+_NOT_FORMS = {"application/form-data": _MULTIPART}  # Mailgun's document names a media type that doesn't exist
+
+
+def _from_mailgun(path: str, method: str, suffix: str) -> Schema:
+    """Mailgun's operation as the mock serves it: its 401 (plain ``Forbidden``, as observed), and the
+    mock's ``{"message"}`` errors beside whatever error shapes Mailgun documents."""
+    found = mailgun_operation(path, method)
+    if found is None and path in _ALIASES:
+        found = mailgun_operation(_ALIASES[path], method)
+        suffix = "-v3form" + suffix
+    if found is None:
+        raise KeyError(f"{method.upper()} {path} is not in Mailgun's document")
+    op = found[1]
+    op["operationId"] = op.get("operationId", f"{method}{path}") + suffix
+    names = set(re.findall(r"{([^}]+)}", path))  # an alias may name parameters this path lacks
+    op["parameters"] = [p for p in op.get("parameters", []) if p.get("in") not in ("header", "path")
+                        or p.get("in") == "path" and p.get("name") in names]
+    body = op.get("requestBody")
+    if body is not None:
+        body["content"] = {_NOT_FORMS.get(media, media): entry for media, entry in body.get("content", {}).items()}
+    responses = op.setdefault("responses", {})
+    for status in ("400", "404", *(("413",) if body is not None else ())):
+        documented = responses.get(status, {}).get("content", {}).get(_JSON, {}).get("schema")
+        schema = ref("Error") if documented is None else {"anyOf": [documented, ref("Error")]}
+        responses[status] = {"description": responses.get(status, {}).get("description", "Error"),
+                             "content": {_JSON: {"schema": schema}}}
+    responses["401"] = {"$ref": "#/components/responses/Unauthorized"}
+    for response in responses.values():
+        if "$ref" not in response:
+            response.setdefault("description", "")
+    op.pop("tags", None)
+    return op
 
 
 def openapi_document(server_url: str = "") -> dict[str, Any]:
@@ -315,6 +422,12 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
         suffix = "" if prefix == "/v3" else prefix[1:].upper()
         paths.update({prefix + path: item for path, item in _mailgun_paths(suffix).items()})
     paths.update({"/mock" + path: item for path, item in _mock_paths().items()})
+    paths.update(_account_paths())
+    for path, methods in FROM_MAILGUN.items():
+        for prefix in (("/v3", "/v2") if path.startswith("/v3/") else (path[:3],)):  # v1, v4, v5 served once
+            item = paths.setdefault(prefix + path[3:], {})
+            for method in methods:
+                item[method] = _from_mailgun(path, method, "" if prefix == path[:3] else prefix[1:].upper())
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "mailgun-mock", "version": __version__,

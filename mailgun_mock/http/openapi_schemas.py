@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["OUTCOMES", "SCHEMAS", "SUPPRESSION_LISTS", "Schema", "WEBHOOK_NAMES", "array", "closed", "ref"]
+__all__ = ["OUTCOMES", "SCHEMAS", "Schema", "WEBHOOK_NAMES", "array", "closed", "ref"]
 
 Schema = dict[str, Any]
 
@@ -22,8 +22,6 @@ WEBHOOK_NAMES = ("accepted", "clicked", "complained", "delivered", "opened", "pe
                  "temporary_fail", "unsubscribed")
 #: The outcomes of a mock rule (``mailgun_mock.lang.send_rules.OUTCOMES``).
 OUTCOMES = ("deliver", "bounce", "temporary-fail", "complain", "unsubscribe", "open", "click", "reject")
-#: The suppression lists (``mailgun_mock.http.api.sending.SUPPRESSION_LISTS``).
-SUPPRESSION_LISTS = ("bounces", "unsubscribes", "complaints")
 
 STR: Schema = {"type": "string"}
 INT: Schema = {"type": "integer"}
@@ -78,7 +76,8 @@ _RULE_OPTIONS: dict[str, Schema] = {
 _OUTCOME: Schema = {"type": "string", "enum": list(OUTCOMES)}
 
 SCHEMAS: dict[str, Schema] = {
-    "Error": closed({"message": STR}, description="Every error but 401: a 4xx status and what is wrong."),
+    "Error": closed({"message": STR}, {"Reason": STR},
+                    "Every error but 401: a 4xx status and what is wrong (the webhooks API adds Mailgun's Reason)."),
     "Done": closed({"message": STR}),
     "Queued": closed({"id": STR, "message": STR}, description='A send accepted: "Queued. Thank you."'),
     # -- routes
@@ -123,13 +122,11 @@ SCHEMAS: dict[str, Schema] = {
                                      "additionalProperties": _URLS}}),
     "Webhook": closed({"webhook": _URLS}),
     "WebhookChanged": closed({"message": STR, "webhook": _URLS}),
-    # -- suppressions
-    "SuppressionsPage": closed({
-        "items": array(closed({"address": STR, "created_at": STR},
-                              {"code": STR, "error": STR, "tags": array(STR)},
-                              "bounces carry code and error, unsubscribes tags")),
-        "paging": _PAGING,
-    }),
+    "WebhookTest": closed({"code": INT, "message": STR}, description="The receiver's status (0: no answer)."),
+    "AccountWebhook": closed({"webhook_id": STR, "description": STR, "url": _URL, "event_types": array(STR),
+                              "created_at": STR}),
+    "AccountWebhooks": closed({"webhooks": array(ref("AccountWebhook"))}),
+    "AccountWebhookCreated": closed({"webhook_id": STR}),
     # -- /mock
     "Health": closed({"status": {"const": "ok"}, "routes": INT, "stored_messages": INT, "events": INT,
                       "evicted": closed({"messages": INT, "events": INT}),

@@ -8,7 +8,8 @@ turns a request into the :class:`OutgoingMessage` list to deliver. No I/O and no
 Choices where Mailgun's docs are silent:
 
 - Only the first :data:`MAX_TAGS` (10) tags are kept: the docs say 3, Mailgun's SDKs moved to 10 in 2025, and no
-  error for too many is documented. ``template`` is refused with a 400: the mock stores no templates.
+  error for too many is documented. A ``template`` is rendered into ``html`` by the backend before this
+  parser sees the form (``backend/templates.py``).
 - With ``recipient-variables`` each envelope recipient gets a copy: To shows only a To recipient's own address
   (``undisclosed-recipients:;`` for Cc and Bcc), Cc stays visible. ``%recipient%`` is the plain address, and a
   missing ``%recipient.key%`` becomes ``""``, in subject, bodies, ``h:`` headers and ``v:`` values.
@@ -104,6 +105,8 @@ class SendRequest:
     mime: bytes | None = None
     mime_message_id: str | None = None
     accepted_at: float = 0.0
+    #: mailing-list members (lower-case) -> the To item they see: the list's (see ``sending/lists.py``)
+    list_to: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -159,8 +162,6 @@ def parse_send(domain: str, params: Form, files: FileParts, *, now: float, max_s
         raise BadRequest("Need at least one of 'text', 'html', 'amp-html' or 'template' parameters specified")
     if template is not None and html is not None:
         raise BadRequest("Only one parameters 'html' or 'template' is allowed")
-    if template is not None:
-        raise BadRequest("'template' is not supported: mailgun-mock has no stored templates; send text or html")
     return SendRequest(
         domain=domain, from_=", ".join(item for item, _ in senders), sender=senders[0][1],
         to=tuple(item for item, _ in to), cc=tuple(item for item, _ in cc), bcc=tuple(item for item, _ in bcc),
@@ -213,6 +214,7 @@ def build_messages(req: SendRequest, message_id: str, *, now: float) -> list[Out
         return [OutgoingMessage(req.recipients, _compose(req, message_id, now, list(req.to), None))]
     variables = {key.lower(): value for key, value in req.recipient_variables.items()}
     shown = {pairs[0][1].lower(): item for item in reversed(req.to) if (pairs := split_address_list(item))}
+    shown.update(req.list_to)
     out = []
     for address in req.recipients:
         mine = own if isinstance(own := variables.get(address.lower()), dict) else {}

@@ -111,7 +111,7 @@ class Outbound:
             storage = {"key": stored.key, "url": stored.storage_url(self.base_url())}
             block = event_bodies.event_message(parsed, list(outgoing.recipients))
             variables = {**req.user_variables, **_user_variables(parsed)}
-            opens, clicks = _tracking(req, parsed)
+            opens, clicks = _tracking(req, parsed, self.store.resources.domains.get(req.domain))
             for rcpt, plan in plans:
                 target = _Recipient(req.domain.lower(), rcpt, req.sender, mid, block, storage, req.tags, variables,
                                     outgoing.raw, _first_link(parsed), opens, clicks)
@@ -185,13 +185,18 @@ def _bind(run: Callable[[_Recipient, Step, int, float], None], target: _Recipien
     return lambda: run(target, step, attempt, when)
 
 
-def _tracking(req: sending.SendRequest, parsed: ParsedMessage) -> tuple[bool, bool]:
-    """Whether opens and clicks can be recorded: not when ``o:tracking``/``-opens``/``-clicks`` say no,
-    and clicks with ``htmlonly`` only when there is HTML."""
-    if req.tracking is False:
-        return False, False
-    opens = req.tracking_opens is not False
-    clicks = req.tracking_clicks not in ("no",) and not (req.tracking_clicks == "htmlonly" and not parsed.body_html)
+def _tracking(req: sending.SendRequest, parsed: ParsedMessage, domain: dict[str, Any] | None) -> tuple[bool, bool]:
+    """Whether opens and clicks can be recorded: as the domain's tracking settings say, unless the
+    message's ``o:tracking``/``-opens``/``-clicks`` say otherwise; clicks with ``htmlonly`` only
+    when there is HTML."""
+    tracking = (domain or {}).get("tracking", {})
+    opened = tracking.get("open", {}).get("active", True)
+    clicked = tracking.get("click", {}).get("active", True)
+    if req.tracking is not None:
+        opened = clicked = req.tracking
+    opens = req.tracking_opens if req.tracking_opens is not None else bool(opened)
+    mode = req.tracking_clicks or {True: "yes", False: "no"}.get(clicked, str(clicked))
+    clicks = mode != "no" and not (mode == "htmlonly" and not parsed.body_html)
     return opens, clicks
 
 

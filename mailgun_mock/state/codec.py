@@ -7,12 +7,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..base.records import DeliveryAttempt, Route, StoredMessage
+from .resources import Resources
 from .send_state import SendState
 
 __all__ = ["STATE_KEYS", "decode_state"]
 
-STATE_KEYS = ("attempts", "counters", "events", "messages", "routes", "send")
-"""The sections of a state dict, as :meth:`Store.snapshot` writes them."""
+STATE_KEYS = ("attempts", "counters", "events", "messages", "resources", "routes", "send")
+"""The sections of a state dict, as :meth:`Store.snapshot` writes them (``resources`` may be absent:
+snapshots written before the account resources existed have none)."""
 
 
 _SECTIONS: dict[str, tuple[type, Callable[[Any], Any], Callable[[Any], str]]] = {
@@ -32,7 +34,7 @@ def decode_state(data: Mapping[str, Any]) -> dict[str, Any]:
     """
     if not isinstance(data, Mapping):
         raise ValueError(f"state: expected an object, got {type(data).__name__}")
-    if sorted(map(str, data)) != sorted(STATE_KEYS):
+    if sorted(map(str, data)) not in (sorted(STATE_KEYS), sorted(set(STATE_KEYS) - {"resources"})):
         found = ", ".join(sorted(map(str, data))) or "none"
         raise ValueError(f"state: expected the sections {', '.join(STATE_KEYS)}, got {found}")
     decoded: dict[str, Any] = {}
@@ -72,6 +74,7 @@ def decode_state(data: Mapping[str, Any]) -> dict[str, Any]:
     decoded["counters"] = {"route_seq": next_seq}
     send = data["send"]
     decoded["send"] = send if isinstance(send, SendState) else SendState.from_dict(send)
+    decoded["resources"] = Resources.decode(data.get("resources", {}))
     return decoded
 
 

@@ -17,11 +17,20 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..base.records import DeliveryAttempt, ListKind, Route, SentMessage, StoredMessage, SuppressionHit
+from ..base.records import (
+    DeliveryAttempt,
+    ListKind,
+    Route,
+    SentMessage,
+    StoredMessage,
+    SuppressionHit,
+    SuppressionRecord,
+)
 from ..lang.event_query import EventQuery
 from ..lang.send_rules import Rule
 from .codec import decode_state
 from .events import EventLog, events_response
+from .resources import Resources
 from .send_state import SendState
 
 __all__ = ["Listener", "Store"]
@@ -51,6 +60,8 @@ class Store:
         self._events: dict[str, EventLog] = {}
         self._attempts: list[DeliveryAttempt] = []
         self._send = SendState()
+        #: domains, templates, mailing lists, keys…: sections under this store's lock
+        self.resources = Resources(self._lock, self._changed)
         self._version = 0
         self._listeners: list[Listener] = []
 
@@ -258,13 +269,52 @@ class Store:
                         created_at: float, tag: str | None = None) -> None:
         """Put ``address`` on one of ``domain``'s suppression lists."""
         with self._lock:
-            self._send.suppressions.add(kind, domain, address, code=code, error=error, created_at=created_at, tag=tag)
+            if kind != "bounces" or not self._send.suppressions.allowed(domain, address):
+                self._send.suppressions.add(kind, domain, address, code=code, error=error, created_at=created_at, tag=tag)
+                self._changed()
+
+    def add_suppressions(self, kind: str, domain: str, records: Sequence[SuppressionRecord]) -> None:
+        """Put records on one of ``domain``'s lists at once (``whitelists``: ``code``/``error`` unused,
+        ``tag`` is the type, ``error`` the reason); an allowlisted address never goes on ``bounces``."""
+        with self._lock:
+            lists = self._send.suppressions
+            for r in records:
+                if kind == "whitelists":
+                    lists.allow(domain, r.tag or "address", r.address, reason=r.error, created_at=r.created_at)
+                elif kind != "bounces" or not lists.allowed(domain, r.address):
+                    lists.add(kind, domain, r.address, code=r.code, error=r.error, created_at=r.created_at, tag=r.tag)
             self._changed()
 
-    def suppressions(self, kind: str, domain: str) -> list[dict[str, Any]]:
-        """One of ``domain``'s suppression lists, in the API's shape."""
+    def allowlisted(self, domain: str, address: str) -> bool:
+        """Whether ``address`` or its domain is on ``domain``'s allowlist."""
         with self._lock:
-            return self._send.suppressions.items(kind, domain)
+            return self._send.suppressions.allowed(domain, address)
+
+    def suppression_entry(self, kind: str, domain: str, address: str) -> dict[str, Any] | None:
+        """One record of one of ``domain``'s lists, in the API's shape, or ``None``."""
+        with self._lock:
+            return self._send.suppressions.get(kind, domain, address)
+
+    def remove_suppression(self, kind: str, domain: str, address: str, tag: str | None = None) -> bool:
+        """Take ``address`` off a list (unsubscribes: only ``tag``, if given); whether it was there."""
+        with self._lock:
+            removed = self._send.suppressions.remove(kind, domain, address, tag=tag)
+            if removed:
+                self._changed()
+            return removed
+
+    def clear_suppressions(self, kind: str, domain: str) -> int:
+        """Empty one of ``domain``'s lists; answers how many records went."""
+        with self._lock:
+            gone = self._send.suppressions.clear(kind, domain)
+            self._changed()
+            return gone
+
+    def suppressions(self, kind: str, domain: str, *, page: str = "", pivot: str = "", limit: int = 1000,
+                     term: str = "") -> list[dict[str, Any]]:
+        """One page of one of ``domain``'s lists, in the API's shape (see :meth:`Suppressions.page`)."""
+        with self._lock:
+            return self._send.suppressions.page(kind, domain, page=page, pivot=pivot, limit=limit, term=term)
 
     def add_sent(self, sent: SentMessage) -> None:
         """Record a sent message in the outbox."""
@@ -301,6 +351,7 @@ class Store:
             self._events.clear()
             self._attempts.clear()
             self._send.clear()
+            self.resources.clear()
             self.evicted = {"messages": 0, "events": 0}
             self._changed()
 
@@ -324,6 +375,7 @@ class Store:
             attempts = list(self._attempts)
             next_seq = self._next_seq
             send = self._send.to_dict()
+            resources = self.resources.to_dict()
         return {
             "send": send,
             "attempts": [attempt.to_dict() for attempt in attempts],
@@ -331,6 +383,7 @@ class Store:
             "events": events,
             "messages": [message.to_dict() for message in messages],
             "routes": [route.to_dict() for route in routes],
+            "resources": resources,
         }
 
     def restore(self, data: Mapping[str, Any]) -> None:
@@ -368,4 +421,5 @@ class Store:
             self._events = events
             self._attempts = list(state["attempts"])
             self._send = state["send"]
+            self.resources.load(state["resources"])
             self._changed()

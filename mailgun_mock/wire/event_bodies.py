@@ -9,7 +9,8 @@ from typing import Any
 from ..base.addresses import domain_of
 from ..mail.parse import ParsedMessage
 
-__all__ = ["accepted_event", "delivery_event", "event_message", "route_refs", "sent_event", "stored_event"]
+__all__ = ["accepted_event", "delivery_event", "event_message", "route_refs", "sample_event", "sent_event",
+           "stored_event"]
 
 
 def event_message(msg: ParsedMessage, recipients: Sequence[str] | None = None) -> dict[str, Any]:
@@ -150,4 +151,20 @@ def sent_event(kind: str, event_id: str, timestamp: float, *, recipient: str, se
         event["client-info"] = dict(_CLIENT)
         if kind == "clicked":
             event["url"] = url
+    return event
+
+
+def sample_event(webhook: str, domain: str, timestamp: float) -> dict[str, Any]:
+    """The event a webhook test POSTs: one of the kind the webhook is named after (``permanent_fail``
+    and ``temporary_fail`` are ``failed`` of that severity), to ``alice@example.com``."""
+    kind = {"permanent_fail": "failed", "temporary_fail": "failed"}.get(webhook, webhook)
+    severity = "temporary" if webhook == "temporary_fail" else "permanent"
+    message = {"headers": {"to": "Alice <alice@example.com>", "message-id": f"sample.{int(timestamp)}@{domain}",
+                           "from": f"Bob <bob@{domain}>", "subject": "Test webhook"}, "attachments": [], "size": 111}
+    status = {"attempt-no": 1, "code": 250 if kind != "failed" else 550, "message": "OK", "description": ""}
+    event = sent_event(kind, f"sample-{kind}-{int(timestamp)}".ljust(22, "0")[:22], timestamp, recipient="alice@example.com",
+                       sender=f"bob@{domain}", message=message, storage={"key": "sample", "url": ""}, tags=["sample"],
+                       user_variables={"my-var": "sample"}, test_mode=False,
+                       status=status if kind in ("delivered", "failed") else None,
+                       severity=severity if kind == "failed" else None, url="https://example.com/")
     return event

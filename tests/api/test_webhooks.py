@@ -99,3 +99,81 @@ def test_event_webhook_for_failures_splits_by_severity(mailgun_mock: MailgunMock
     mailgun_mock.advance_clock(9 * 3600)
     paths = [r.path for r, _ in receiver.log]
     assert paths.count("/down") == 8 and paths.count("/temp") == 7 and paths.count("/perm") == 1
+
+
+V4 = "/v4/domains/example.com/webhooks"
+
+
+def test_v4_webhooks_add_replace_and_delete_a_url(api: Api) -> None:
+    """v4 puts one URL on many event types, PUT makes them exactly these, DELETE takes URLs off every type."""
+    added = api.post(V4, data={"url": "https://app.example/h", "event_types": ["delivered", "opened"]}).json()
+    assert added == {"webhooks": {"delivered": {"urls": ["https://app.example/h"]},
+                                  "opened": {"urls": ["https://app.example/h"]}}}
+    dup = api.post(V4, data={"url": "https://app.example/h", "event_types": "delivered"})
+    assert dup.status == 400 and "already exists" in dup.json()["Reason"]
+    replaced = api.put(V4, data={"url": "https://app.example/h", "event_types": "clicked,opened"}).json()
+    assert replaced == {"webhooks": {"clicked": {"urls": ["https://app.example/h"]},
+                                     "opened": {"urls": ["https://app.example/h"]}}}
+    assert api.get(BASE).json() == replaced  # the same registry as the v3 API
+    assert api.delete(V4, params={"url": "https://app.example/h"}).json() == {"webhooks": {}}
+
+
+def test_webhook_test_posts_a_signed_sample_and_reports_the_status(api: Api, receiver) -> None:
+    """The test endpoint POSTs a signed sample event of the webhook's kind and answers the receiver's status."""
+    receiver.expect_request("/hook").respond_with_data("nope", status=418)
+    api.post(BASE, data={"id": "permanent_fail", "url": receiver.url_for("/hook")})
+    answer = api.put(f"{BASE}/permanent_fail/test").json()
+    assert answer["code"] == 418
+    payload = json.loads(receiver.log[0][0].get_data())
+    assert payload["event-data"]["event"] == "failed" and payload["event-data"]["severity"] == "permanent"
+    sig = payload["signature"]
+    assert sig["signature"] == hmac.new(api.backend.signing_key().encode(), (sig["timestamp"] + sig["token"]).encode(),
+                                        hashlib.sha256).hexdigest()
+    refused = api.put(f"{BASE}/delivered/test", data={"url": "http://127.0.0.1:9/none"}).json()
+    assert refused["code"] == 0
+
+
+def test_account_webhooks_crud_and_the_limit_of_three(api: Api) -> None:
+    """Account webhooks are created, read, updated and deleted; a fourth URL for an event type is a 409."""
+    ids = [api.post("/v1/webhooks", data={"url": f"https://app.example/{n}", "event_types": ["delivered"],
+                                          "description": f"hook {n}"}).json()["webhook_id"] for n in range(3)]
+    fourth = api.post("/v1/webhooks", data={"url": "https://app.example/3", "event_types": "delivered"})
+    assert fourth.status == 409
+    one = api.get(f"/v1/webhooks/{ids[0]}").json()
+    assert (one["url"], one["event_types"], one["description"]) == ("https://app.example/0", ["delivered"], "hook 0")
+    assert api.put(f"/v1/webhooks/{ids[0]}", data={"url": "https://app.example/0b", "event_types": "opened"}).status == 200
+    assert [w["url"] for w in api.get("/v1/webhooks").json()["webhooks"]] == [
+        "https://app.example/0b", "https://app.example/1", "https://app.example/2"]
+    assert api.delete(f"/v1/webhooks/{ids[1]}").status == 200
+    assert api.get(f"/v1/webhooks/{ids[1]}").status == 404
+    assert api.delete("/v1/webhooks", params={"all": "true"}).status == 200
+    assert api.get("/v1/webhooks").json() == {"webhooks": []}
+
+
+def test_account_and_domain_webhook_urls_get_each_event_once(mailgun_mock: MailgunMock, receiver) -> None:
+    """A URL registered at domain and account level gets each event once; account-only URLs get it too."""
+    receiver.expect_request("/both").respond_with_data("ok")
+    receiver.expect_request("/account").respond_with_data("ok")
+    session, url = mailgun_mock.session, mailgun_mock.url
+    session.post(f"{url}{BASE}", data={"id": "delivered", "url": receiver.url_for("/both")})
+    session.post(f"{url}/v1/webhooks", data={"url": receiver.url_for("/both"), "event_types": "delivered"})
+    session.post(f"{url}/v1/webhooks", data={"url": receiver.url_for("/account"), "event_types": "delivered"})
+    session.post(f"{url}/v3/example.com/messages", data={"from": "a@example.com", "to": "b@x.example",
+                                                         "subject": "s", "text": "t"})
+    mailgun_mock.wait_for_deliveries(2, outcome="delivered")
+    mailgun_mock.settle()
+    assert sorted(r.path for r, _ in receiver.log) == ["/account", "/both"]
+
+
+def test_event_webhooks_retry_on_their_own_schedule(mailgun_mock: MailgunMock, receiver) -> None:
+    """An event webhook is retried 5 minutes after a failure (Mailgun's event schedule), a forward after 10."""
+    receiver.expect_request("/down").respond_with_data("no", status=503)
+    mailgun_mock.backend.create_webhook("example.com", "accepted", [receiver.url_for("/down")])
+    mailgun_mock.create_route("catch_all()", f'forward("{receiver.url_for("/down")}")')
+    mailgun_mock.inject(from_="a@example.net", to=["b@example.com"], text="x")
+    mailgun_mock.wait_for_deliveries(2)
+    mailgun_mock.advance_clock(301)
+    kinds = [a["kind"] for a in mailgun_mock.deliveries]
+    assert kinds.count("webhook:accepted") == 2 and kinds.count("forward") == 1
+    first = next(a for a in mailgun_mock.deliveries if a["kind"] == "webhook:accepted")
+    assert first["next_retry"] - first["scheduled_at"] == 300

@@ -13,7 +13,7 @@ from .common import backend, params
 bp = Blueprint("mock", __name__)
 
 #: Endpoints that answer without an API key.
-PUBLIC_ENDPOINTS = frozenset({"mock.health"})
+PUBLIC_ENDPOINTS = frozenset({"mock.health", "mock.unsubscribe"})
 _TRUE = ("1", "true", "yes", "on")
 
 
@@ -131,3 +131,9 @@ def openapi() -> ResponseReturnValue:
 def outbox() -> ResponseReturnValue:
     sent = backend().sent_messages()
     return jsonify(items=sent, total_count=len(sent))
+
+
+@bp.get("/unsubscribe/<token>")
+def unsubscribe(token: str) -> ResponseReturnValue:
+    # Where %unsubscribe_url% and its kin point: a recipient's click, so no API key (the token is signed).
+    return jsonify(backend().follow_unsubscribe(token))
