@@ -406,8 +406,9 @@ def test_auth_walk_covers_every_url_rule(config: Config) -> None:
 
 
 def test_auth_walk_exempts_only_health(mailgun_mock: MailgunMock) -> None:
-    """The walk lets only health through without a key, and it covers every rule of the served app too."""
-    assert PUBLIC_ENDPOINTS == {"mock.health"}
+    """The walk lets only health and the signed unsubscribe links (which a mail's recipient follows, as
+    Mailgun's do) through without a key, and it covers every rule of the served app too."""
+    assert PUBLIC_ENDPOINTS == {"mock.health", "mock.unsubscribe"}
     served = {(method, rule.endpoint) for rule in mailgun_mock.app.url_map.iter_rules() for method in rule.methods or ()
               if method != "OPTIONS"}
     assert served <= {(method, endpoint) for method, _, endpoint in ENDPOINTS}
