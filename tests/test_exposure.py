@@ -238,12 +238,12 @@ def basic(mock: MailgunMock) -> bytes:
 def send_nasty_request_lines(mock: MailgunMock, receiver: Any) -> None:
     """Request lines, header names and values carrying raw controls and escaped ones."""
     for request in [
-        b"GET /v3/\x1b[31mroutes\x00\x07 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        b"GET /v3/%1b[2J%0d%0aFAKE%00/events HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        b"G\x1bET /mock/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-        b"GET /mock/health HTTP/1.1\r\nHost: x\r\nX-Evil: \x1b[2J\x00\x85\r\nUser-Agent: a\rb\r\nConnection: close\r\n\r\n",
-        b"GET /v3/routes HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic(mock) + b"\x1b\x00\r\nConnection: close\r\n\r\n",
-        b"GET /v3/routes?limit=%1b%0d%0a HTTP/1.1\r\nHost: x\r\nAuthorization: " + basic(mock)
+        b"GET /v3/\x1b[31mroutes\x00\x07 HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        b"GET /v3/%1b[2J%0d%0aFAKE%00/events HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        b"G\x1bET /mock/health HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        b"GET /mock/health HTTP/1.1\r\nHost: localhost\r\nX-Evil: \x1b[2J\x00\x85\r\nUser-Agent: a\rb\r\nConnection: close\r\n\r\n",
+        b"GET /v3/routes HTTP/1.1\r\nHost: localhost\r\nAuthorization: " + basic(mock) + b"\x1b\x00\r\nConnection: close\r\n\r\n",
+        b"GET /v3/routes?limit=%1b%0d%0a HTTP/1.1\r\nHost: localhost\r\nAuthorization: " + basic(mock)
         + b"\r\nConnection: close\r\n\r\n",
         b"\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03\r\n\r\n",  # a TLS hello on the plain port
     ]:
@@ -339,7 +339,7 @@ def fetch_attachment(mock: MailgunMock, raw: bytes) -> tuple[bytes, list[bytes],
     mock.create_route("catch_all()", "store()")
     key = mock.inject(raw)["recipients"][0]["actions"][0]["storage"]["key"]
     response = raw_exchange(mock, b"GET /v3/domains/example.com/messages/" + key.encode() + b"/attachments/0 HTTP/1.1"
-                            b"\r\nHost: x\r\nAuthorization: " + basic(mock) + b"\r\nConnection: close\r\n\r\n")
+                            b"\r\nHost: localhost\r\nAuthorization: " + basic(mock) + b"\r\nConnection: close\r\n\r\n")
     head, _, body = response.partition(b"\r\n\r\n")
     status, *headers = head.split(b"\r\n")
     return status, headers, body

@@ -56,7 +56,10 @@ class Config:
         ``0`` means no listener, as for ``--smtp-port``.
     :param snapshot: path of the JSON snapshot to load at start and keep up to date (``""`` = none).
     :param snapshot_delay: seconds between a change and the snapshot write that records it.
-    :param allowed_hosts: host names clients may use besides loopback (the HTTPS certificate names them).
+    :param allowed_hosts: more names the server answers to in the ``Host`` header (loopback, the bound
+        address and the ``public_url`` host always are; the HTTPS certificate names them too); ``*`` =
+        any, ``.example.com`` = a domain and its subdomains.
+    :param ui_auth: ``user:password`` the web inbox asks for (``""``: open to clients on this machine).
     :param tls: serve HTTPS, with a certificate from a local CA the mock creates (see ``edges/tls.py``).
     :param deliver: ``"thread"``: webhooks and scheduled work run on the mock's own threads, one
         lane per destination; ``"inline"``: in the thread that caused them (an inject, a send,
@@ -85,11 +88,12 @@ class Config:
     smtp_port: int | None = None
     snapshot: str = ""
     snapshot_delay: float = 0.5
-    # The flag is --allowed-host (repeatable), so its environment twin is MAILGUN_MOCK_ALLOWED_HOST.
+    # The flag is --allowed-host (repeatable), so its environment twin is MAILGUN_MOCK_ALLOWED_HOST (comma-separated).
     allowed_hosts: tuple[str, ...] = dataclasses.field(default=(), metadata={"env": "ALLOWED_HOST"})
     tls: bool = False
     tls_dir: str = ""
     deliver: str = "thread"
+    ui_auth: str = ""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -117,6 +121,11 @@ class Config:
             raise ConfigError(f"deliver must be 'thread' or 'inline', got {self.deliver!r}")
         if self.snapshot_delay < 0:
             raise ConfigError("snapshot_delay must not be negative")
+        for host in self.allowed_hosts:
+            if any(c.isspace() or c in "/@?#" for c in host):
+                raise ConfigError(f"allowed_hosts: {host!r} is not a host name (give names like mailgun-mock or .example.com)")
+        if self.ui_auth and (":" not in self.ui_auth or self.ui_auth.startswith(":") or "\n" in self.ui_auth):
+            raise ConfigError("ui_auth must be user:password")
 
     def serves(self, domain: str) -> bool:
         """Whether mail for ``domain`` is accepted (always, unless ``domains`` restricts it)."""

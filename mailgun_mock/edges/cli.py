@@ -46,12 +46,16 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--smtp-port", type=int, metavar="PORT", help="also accept mail over SMTP on this port")
     serve.add_argument("--snapshot", metavar="PATH", help="load state from PATH at start and keep it saved there")
     serve.add_argument("--allowed-host", action="append", dest="allowed_hosts", metavar="NAME",
-                       help="a host name clients use to reach the mock (repeatable); the HTTPS certificate names it")
+                       help="another name clients use in the Host header, e.g. mailgun-mock from another container "
+                            "(repeatable; '*' = any; loopback, the bound address and the --public-url host always work); "
+                            "the HTTPS certificate names it")
     serve.add_argument("--tls", action="store_const", const=True,
                        help="serve HTTPS (same port) with a certificate from a local CA the mock creates once")
     serve.add_argument("--tls-dir", metavar="DIR",
                        help="where the CA and certificate are kept (default: beside --snapshot, else "
                             "$XDG_DATA_HOME/mailgun-mock/tls)")
+    serve.add_argument("--ui-auth", metavar="USER:PASSWORD",
+                       help="guard the web inbox with HTTP Basic auth (advised when binding beyond loopback)")
     serve.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
     replay.add_parser(sub)
     probe_cli.add_parser(sub)
@@ -74,7 +78,7 @@ def _serve(args: argparse.Namespace) -> int:
             public_url=args.public_url, retention=args.retention, retry_schedule=args.retry_schedule,
             delivery_timeout=args.delivery_timeout, domains=tuple(args.domains) if args.domains else None,
             smtp_port=args.smtp_port, snapshot=args.snapshot, tls=args.tls, tls_dir=args.tls_dir,
-            allowed_hosts=tuple(args.allowed_hosts) if args.allowed_hosts else None,
+            allowed_hosts=tuple(args.allowed_hosts) if args.allowed_hosts else None, ui_auth=args.ui_auth,
         )
     except ConfigError as exc:
         print(f"mailgun-mock: {exc}", file=sys.stderr)
@@ -105,6 +109,7 @@ def _serve(args: argparse.Namespace) -> int:
     print(f"mailgun-mock serving the Mailgun API on {mock.url}", flush=True)
     if config.host in ("", "0.0.0.0", "::"):
         print(f"  Bound to:    {config.host or '0.0.0.0'}:{mock.port}, every interface: other machines can reach it")
+    print(f"  Web inbox:   {mock.url}/" + ("  (--ui-auth)" if config.ui_auth else ""))
     print(f"  API key:     {mock.api_key}")
     print(f"  Signing key: {mock.signing_key}")
     if config.snapshot:

@@ -1,4 +1,5 @@
-"""``create_app(backend, config)``: the Flask app, its auth check and its one error handler."""
+"""``create_app(backend, config)``: the Flask app, its origin checks (:mod:`.guard`), its auth check and
+its one error handler."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from ..backend.core import Backend
 from ..base.config import Config
 from ..base.errors import MailgunMockError
 from ..base.logtext import printable
+from . import guard
 
 __all__ = ["create_app"]
 
@@ -52,6 +54,25 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     for blueprint in (domains.bp_v4, templates.bp_v4, webhooks.bp_root, keys.bp):  # versions other than v3 carry them in their own paths
         app.register_blueprint(blueprint)
     app.register_blueprint(mock.bp, url_prefix="/mock")
+    hosts = guard.HostPolicy(config)
+    guard.log_startup_warnings(config)
+
+    @app.before_request
+    def check_origin() -> Response | None:
+        # Before auth: a rebinding page knows the default key, so the key proves nothing here.
+        if request.environ.get(guard.IN_PROCESS):
+            return None
+        host = request.environ.get("HTTP_HOST")
+        if host is not None and not hosts.allows(host):
+            name = guard.host_name(host)[:100]
+            return guard.refusal(
+                f"Host {name!r} is not a name of this server (DNS rebinding protection); to serve it, start "
+                f"with --allowed-host {name} (or MAILGUN_MOCK_ALLOWED_HOST={name})")
+        foreign = guard.check_origin(request, config.public_url)
+        if foreign is not None:
+            return guard.refusal(f"cross-site request refused: {foreign} (its Origin must be this server's; "
+                                 "clients other than browsers send no Origin or Referer)")
+        return None
 
     @app.before_request
     def check_auth() -> Response | None:
@@ -70,6 +91,10 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
         # Mailgun's answer says only "Forbidden"; the log says why (never the key itself).
         log.info("401 Forbidden for %s %s: %s", printable(request.method, 20), printable(request.path, 200), problem)
         return _forbidden()
+
+    @app.after_request
+    def add_security_headers(response: Response) -> Response:
+        return guard.security_headers(response, ui=False)
 
     @app.errorhandler(MailgunMockError)
     def mailgun_error(exc: MailgunMockError) -> tuple[Response, int]:
