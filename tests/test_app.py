@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
+from mailgun_mock.http.inbox import is_ui_endpoint
 from mailgun_mock.backend.core import Backend
 from mailgun_mock.base.config import Config
-from mailgun_mock.http.api.mock import PUBLIC_ENDPOINTS
+from mailgun_mock.http.api.mock import PUBLIC_ENDPOINTS, UI_ENDPOINTS
 from mailgun_mock.http.app import create_app
 from tests.conftest import Api
 
@@ -47,6 +48,9 @@ def test_url_map_is_not_empty() -> None:
 def _assert_forbidden(reply: Any, method: str, endpoint: str, backend: Backend) -> None:
     if endpoint in PUBLIC_ENDPOINTS:
         assert reply.status != 401  # health, and unsubscribe links (a recipient's click, signed)
+        return
+    if is_ui_endpoint(endpoint, UI_ENDPOINTS):  # open to this machine, or --ui-auth: tests/test_inbox_api.py
+        assert reply.status < 500 and backend.store.routes() == []
         return
     assert reply.status == 401
     assert reply.content == (b"" if method == "HEAD" else b"Forbidden")

@@ -19,6 +19,7 @@ from ..base.errors import NotFound
 from ..base.ids import ObjectIds
 from ..base.logtext import printable
 from ..base.records import StoredMessage
+from ..delivery.capture import PostLog
 from ..delivery.domain_webhooks import DomainWebhooks
 from ..delivery.transport import Transport
 from ..delivery.worker import DeliveryWorker
@@ -60,9 +61,12 @@ class Context:
         self._domains_lock = threading.Lock()
         #: What listens, set by the server once every listener accepts (``GET /mock/health``).
         self.listeners: dict[str, Any] | None = None
+        #: what recent webhook attempts posted (for the web inbox); it wraps the transport
+        self.posts = PostLog(transport)
         self.delivery = DeliveryWorker(self.clock, self.signing_key, self.config.retry_schedule,
-                                       self.config.delivery_timeout, transport=transport,
+                                       self.config.delivery_timeout, transport=self.posts,
                                        inline=self.config.deliver == "inline")
+        self.delivery.subscribe(self.posts.record)  # first: it pairs the POST this thread just made
         self.webhooks = DomainWebhooks(self.store, self.delivery.submit, self.config.event_retry_schedule)
         self.runner = ActionRunner(self.config, self.clock, self.store, lambda: self.base_url,
                                    submit=self.delivery.submit, emit=self.emit)

@@ -14,6 +14,7 @@ from typing import Any
 from ..base.errors import BadRequest
 from .domains import DomainOperations
 from .inbound import InboundOperations
+from .inbox import InboxOperations
 from .keys import KeyOperations
 from .messages import MessageOperations
 from .probing import ProbeOperations
@@ -27,8 +28,8 @@ __all__ = ["Backend"]
 log = logging.getLogger("mailgun_mock")
 
 
-class Backend(RouteOperations, SendingOperations, InboundOperations, MessageOperations, WebhookOperations,
-              ProbeOperations, SuppressionOperations, DomainOperations, KeyOperations):
+class Backend(RouteOperations, InboxOperations, SendingOperations, InboundOperations, MessageOperations,
+              WebhookOperations, ProbeOperations, SuppressionOperations, DomainOperations, KeyOperations):
     """The mock's Mailgun: every operation an API handler or a Python caller can ask for.
 
     Takes the parameters of :class:`~.context.Context` (config, clock, ids, store, transport).
@@ -52,10 +53,12 @@ class Backend(RouteOperations, SendingOperations, InboundOperations, MessageOper
     def reset(self) -> None:
         """Forget all state (routes, messages, events, deliveries, clock offset); keep the configuration."""
         self.delivery.clear()
+        self.posts.clear()
         self.store.clear()
         self.clock.reset()
         log.info("state reset")
 
     def close(self) -> None:
-        """Stop the delivery threads."""
+        """Stop the delivery threads, and end the inbox's long polls and live streams."""
+        self.close_inbox()
         self.delivery.stop()

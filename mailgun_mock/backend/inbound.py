@@ -8,11 +8,12 @@ from typing import Any
 
 from ..base.addresses import domain_of
 from ..base.errors import BadRequest, PayloadTooLarge
-from ..base.ids import new_hex_id
+from ..base.ids import new_hex_id, new_storage_key
 from ..base.records import DeliveryAttempt
 from ..inbound.plan import plan_recipient
 from ..mail.compose import build_message
 from ..mail.parse import ParsedMessage
+from ..state.mailbox import ReceivedMessage
 from .context import Context
 from .params import ADDRESS, clean_addresses
 
@@ -57,6 +58,9 @@ class InboundOperations(Context):
         routes = self.store.routes()
         answer = [self.runner.run(msg, plan_recipient(routes, rcpt, msg, self.config.regex_timeout),
                                   envelope_sender, message_id) for rcpt in rcpts]
+        # For the web inbox: the message with its route trace, whether or not a route kept it.
+        self.store.mailbox.add(ReceivedMessage(new_storage_key(), raw, tuple(rcpts), envelope_sender, message_id,
+                                               self.clock.now(), tuple(answer)))
         return {"id": message_id, "message": "Message received", "recipients": answer}
 
     def compose_message(self, *, from_: str | None, to: Sequence[str] = (), cc: Sequence[str] = (),

@@ -39,7 +39,9 @@ class SendingOperations(InboundOperations, TemplateOperations, ListOperations):
         self.check_domain(domain)
         params = self.templated_form(domain, params)
         req = parse_send(domain, params, files, now=self.clock.now(), max_size=self.config.max_message_size)
-        return self.outbound.send(self.expand_send(req))
+        answer = self.outbound.send(self.expand_send(req))
+        self.store.mailbox.note_options(answer["id"], req.options)  # shown by the web inbox
+        return answer
 
     def send_mime(self, domain: str, params: Any, files: Sequence[tuple[str, str, bytes, str]],
                   content_type: str) -> dict[str, str]:
@@ -49,7 +51,9 @@ class SendingOperations(InboundOperations, TemplateOperations, ListOperations):
         if problem is not None:
             raise BadRequest(problem)
         req = parse_send_mime(domain, params, files, now=self.clock.now(), max_size=self.config.max_message_size)
-        return self.outbound.send(req)
+        answer = self.outbound.send(req)
+        self.store.mailbox.note_options(answer["id"], req.options)
+        return answer
 
     def resend_message(self, domain: str, key: str, to: Sequence[str]) -> dict[str, str]:
         """``POST`` on a storage URL with ``to``: send the stored message again to new recipients."""

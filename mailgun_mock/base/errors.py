@@ -10,6 +10,7 @@
     ├── NotFound                404
     ├── Conflict                409
     ├── MethodNotAllowed        405
+    ├── RequestTimeout          408 (a long poll that saw nothing come)
     └── PayloadTooLarge         413
 
 The backend raises these; the one error handler in :mod:`mailgun_mock.http.app` renders
@@ -27,6 +28,7 @@ __all__ = [
     "NotFound",
     "PayloadTooLarge",
     "ReasonError",
+    "RequestTimeout",
     "Unauthorized",
 ]
 
@@ -101,6 +103,12 @@ class MethodNotAllowed(MailgunMockError):
     """An HTTP method the endpoint does not serve."""
 
     status = 405
+
+
+class RequestTimeout(MailgunMockError):
+    """A wait (``/mock/messages?wait=``) that ended with nothing to answer."""
+
+    status = 408
 
 
 class PayloadTooLarge(MailgunMockError):

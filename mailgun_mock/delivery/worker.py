@@ -83,6 +83,8 @@ class DeliveryWorker:
         self.transport: Transport = transport or HttpTransport()
         self.scheduler = Scheduler(clock, width=threads, inline=inline)
         self._waiting: dict[str, Webhook] = {}  # submitted, first attempt not yet made
+        self._retrying: dict[str, Webhook] = {}  # a retry queued
+        self._turns: dict[str, object] = {}  # webhook id -> the token of its one live queued attempt
         self._lock = threading.Lock()
         #: unexpected exceptions raised while delivering (bugs), for the test that caused them.
         self.errors: list[BaseException] = self.scheduler.errors
@@ -100,8 +102,12 @@ class DeliveryWorker:
 
     def _queue(self, hook: Webhook, due: float) -> None:
         hook.due = due
-        self.scheduler.at(due, _lane(hook.url), lambda: self._run(hook), f"webhook {hook.kind} to {printable(hook.url)}",
-                          on_drop=lambda: self._dropped(hook), may_hang=True)
+        turn = object()  # this queuing's token: a later one (retry_now) supersedes it
+        with self._lock:
+            self._turns[hook.id] = turn
+        self.scheduler.at(due, _lane(hook.url), lambda: self._run(hook, turn),
+                          f"webhook {hook.kind} to {printable(hook.url)}", on_drop=lambda: self._dropped(hook),
+                          may_hang=True)
 
     def call_at(self, when: float, action: Callable[[], None], name: str = "task") -> None:
         """Run ``action`` once the mock's clock reaches ``when``, in the mock's own lane (one at a time, in order).
@@ -133,12 +139,24 @@ class DeliveryWorker:
         """
         return self.scheduler.run_due(timeout)
 
+    def retry_now(self, delivery_id: str) -> bool:
+        """Attempt a webhook's waiting retry now rather than when the clock reaches it (the web inbox's
+        "retry now"); ``False`` if none waits. The retry queued before is then skipped when it falls due."""
+        with self._lock:
+            hook = self._retrying.get(delivery_id)
+        if hook is None or hook.finished:
+            return False
+        self._queue(hook, self.clock.now())
+        return True
+
     def clear(self) -> None:
         """Drop every queued webhook and task (attempts in flight finish, but schedule no retry)."""
         with self._lock:
-            for hook in self._waiting.values():
+            for hook in [*self._waiting.values(), *self._retrying.values()]:
                 hook.finished = True
             self._waiting.clear()
+            self._retrying.clear()
+            self._turns.clear()
         self.scheduler.clear()
 
     def stop(self) -> None:
@@ -151,7 +169,12 @@ class DeliveryWorker:
         hook.finished = True
         hook.first_attempt.set()
 
-    def _run(self, hook: Webhook) -> None:
+    def _run(self, hook: Webhook, turn: object) -> None:
+        with self._lock:
+            if self._turns.get(hook.id) is not turn:
+                return  # superseded: retry_now ran this retry already
+            del self._turns[hook.id]
+            self._retrying.pop(hook.id, None)
         try:
             self._attempt(hook)
         finally:
@@ -203,6 +226,8 @@ class DeliveryWorker:
         for listener in self._listeners:
             listener(hook, attempt)
         if next_retry is not None and not hook.finished:
+            with self._lock:
+                self._retrying[hook.id] = hook
             self._queue(hook, next_retry)
         else:
             hook.finished = True

@@ -223,9 +223,9 @@ class MockHelpers:
         Other URLs go over HTTP as before; ``{}`` removes the targets. With ``deliver="inline"`` the
         application's view runs in the caller's thread (and a Django test's transaction).
         """
-        delivery = self.backend.delivery
-        fallback = delivery.transport.fallback if isinstance(delivery.transport, RoutingTransport) else delivery.transport
-        delivery.transport = RoutingTransport(fallback, targets) if targets else fallback
+        posts = self.backend.posts  # routed inside the record the web inbox keeps of what was posted
+        fallback = posts.inner.fallback if isinstance(posts.inner, RoutingTransport) else posts.inner
+        posts.inner = RoutingTransport(fallback, targets) if targets else fallback
 
     def raise_errors(self) -> None:
         """Re-raise, in the caller's thread, the first error a request hit on the server thread.

@@ -35,6 +35,7 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     :param backend: the state and operations to serve (a new one by default).
     :param config: the configuration (the backend's by default).
     """
+    from . import inbox
     from .api import domains, events, keys, lists, messages, mock, routes, sending, suppressions, templates, webhooks
 
     config = config or (backend.config if backend else Config())
@@ -54,6 +55,7 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     for blueprint in (domains.bp_v4, templates.bp_v4, webhooks.bp_root, keys.bp):  # versions other than v3 carry them in their own paths
         app.register_blueprint(blueprint)
     app.register_blueprint(mock.bp, url_prefix="/mock")
+    inbox.register(app)
     hosts = guard.HostPolicy(config)
     guard.log_startup_warnings(config)
 
@@ -74,27 +76,35 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
                                  "clients other than browsers send no Origin or Referer)")
         return None
 
+    def api_key_problem() -> str | None:
+        """Why the request does not carry an API key allowed this request, or ``None`` when it does."""
+        auth = request.authorization
+        if auth is None or auth.type != "basic":
+            return "no HTTP Basic credentials"
+        if auth.username != "api":
+            return f"the user is {printable(auth.username or '', 40)!r}, not 'api'"
+        # the configured key, or one made with /v1/keys (a sending key only for its domain's sends)
+        if not served.authorize(auth.password or "", request.method, request.path):
+            return "the key is neither the configured API key nor a key allowed this request"
+        return None
+
     @app.before_request
     def check_auth() -> Response | None:
         if request.endpoint in mock.PUBLIC_ENDPOINTS:
             return None
-        auth = request.authorization
-        if auth is None or auth.type != "basic":
-            problem = "no HTTP Basic credentials"
-        elif auth.username != "api":
-            problem = f"the user is {printable(auth.username or '', 40)!r}, not 'api'"
-        # the configured key, or one made with /v1/keys (a sending key only for its domain's sends)
-        elif not served.authorize(auth.password or "", request.method, request.path):
-            problem = "the key is neither the configured API key nor a key allowed this request"
-        else:
+        problem = api_key_problem()
+        if problem is None:
             return None
+        if inbox.is_ui_endpoint(request.endpoint, mock.UI_ENDPOINTS):
+            # The inbox: open to this machine, or behind --ui-auth; the API key also opens it (scripts).
+            return None if guard.ui_credentials_ok(request, config.ui_auth) else guard.ui_challenge()
         # Mailgun's answer says only "Forbidden"; the log says why (never the key itself).
         log.info("401 Forbidden for %s %s: %s", printable(request.method, 20), printable(request.path, 200), problem)
         return _forbidden()
 
     @app.after_request
     def add_security_headers(response: Response) -> Response:
-        return guard.security_headers(response, ui=False)
+        return guard.security_headers(response, ui=inbox.is_ui_endpoint(request.endpoint, mock.UI_ENDPOINTS))
 
     @app.errorhandler(MailgunMockError)
     def mailgun_error(exc: MailgunMockError) -> tuple[Response, int]:

@@ -64,6 +64,8 @@ def is_loopback_host(host: str) -> bool:
     """Whether ``host`` (a bind address or a Host name) is the loopback interface."""
     name = host_name(host)
     address = _ip(name)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped  # ::ffff:127.0.0.1, as a dual-stack socket reports IPv4 peers
     return name in _LOOPBACK_NAMES if address is None else address.is_loopback
 
 
@@ -148,9 +150,13 @@ def security_headers(response: Response, ui: bool) -> Response:
 
 
 def ui_credentials_ok(request: Request, ui_auth: str) -> bool:
-    """Whether ``request`` may use the inbox: always without ``--ui-auth``, else with its Basic credentials."""
+    """Whether ``request`` may use the web inbox without the API key.
+
+    With ``--ui-auth``: when it carries those Basic credentials. Without: when it comes from this
+    machine (a loopback address); other machines give the API key (user ``api``) or nothing.
+    """
     if not ui_auth:
-        return True
+        return is_loopback_host(request.remote_addr or "")
     auth = request.authorization
     if auth is None or auth.type != "basic":
         return False
@@ -160,7 +166,8 @@ def ui_credentials_ok(request: Request, ui_auth: str) -> bool:
 
 def ui_challenge() -> Response:
     """401 asking the browser for the inbox's credentials (``--ui-auth``)."""
-    response = jsonify(message="the inbox needs the --ui-auth user name and password")
+    response = jsonify(message="the web inbox needs the --ui-auth user name and password, or user 'api' "
+                               "with the API key")
     response.status_code = 401
     response.headers["WWW-Authenticate"] = 'Basic realm="mailgun-mock inbox", charset="UTF-8"'
     return response
@@ -172,8 +179,8 @@ def startup_warnings(config: Config) -> Iterable[str]:
         yield ("--allowed-host '*' serves any Host header: pages on other sites can reach this server "
                "through DNS rebinding")
     if not is_loopback_host(config.host) and not config.ui_auth:
-        yield (f"bound to {config.host or '0.0.0.0'} without --ui-auth: anyone who can reach this address can read "
-               "every message in the web inbox (set --ui-auth user:password)")
+        yield (f"bound to {config.host or '0.0.0.0'} without --ui-auth: other machines open the web inbox with the "
+               "API key as password (user 'api'); set --ui-auth user:password to give it credentials of its own")
 
 
 def log_startup_warnings(config: Config) -> None:

@@ -31,7 +31,8 @@ from ..base.logtext import shorten
 from ..base.records import ListKind, SuppressionHit
 from .filters import HeaderSource, compile_pattern
 
-__all__ = ["DeliveryPlan", "MATCH_TIMEOUT", "OUTCOMES", "Rule", "Step", "parse_rule", "plan_delivery"]
+__all__ = ["DeliveryPlan", "ENGAGEMENT_EVENTS", "MATCH_TIMEOUT", "OUTCOMES", "Rule", "Step", "engagement_step",
+           "parse_rule", "plan_delivery"]
 
 StepKind = Literal["delivered", "failed", "opened", "clicked", "unsubscribed", "complained"]
 Severity = Literal["temporary", "permanent"]
@@ -48,6 +49,8 @@ _ENGAGEMENT: dict[str, tuple[StepKind, float, ListKind | None]] = {
     "unsubscribe": ("unsubscribed", 180.0, "unsubscribes"),
     "complain": ("complained", 240.0, "complaints"),
 }
+#: The engagement events, in the order they happen.
+ENGAGEMENT_EVENTS: tuple[StepKind, ...] = tuple(kind for kind, _, _ in _ENGAGEMENT.values())
 _FAILURE_DEFAULTS = {
     "bounce": (550, "5.1.1 The email account that you tried to reach does not exist"),
     "temporary-fail": (421, "4.4.2 Connection timed out"),
@@ -333,6 +336,18 @@ def plan_delivery(rules: Sequence[Rule], *, recipient: str, tags: Sequence[str],
     if rule is None:
         return DeliveryPlan((Step(0.0, "delivered", None, None, 250, "OK", None),), None, None, why)
     return DeliveryPlan(_steps(rule, retry_schedule), None, rule.id, why)
+
+
+def engagement_step(kind: str) -> Step:
+    """The step of one engagement event (``opened``, ``clicked``, ``unsubscribed``, ``complained``), due at
+    once, with the suppression list it adds the recipient to.
+
+    :raises BadRequest: for any other kind.
+    """
+    for step_kind, _, suppress in _ENGAGEMENT.values():
+        if step_kind == kind:
+            return Step(0.0, step_kind, None, None, 0, "", suppress)
+    raise BadRequest(f"'event' must be one of {', '.join(ENGAGEMENT_EVENTS)}, got {shorten(kind)}")
 
 
 def _steps(rule: Rule, schedule: Sequence[float]) -> tuple[Step, ...]:

@@ -21,7 +21,7 @@ from ..base.errors import BadRequest, MailgunMockError
 from ..base.ids import new_event_id, new_hex_id, new_storage_key
 from ..base.logtext import printable
 from ..base.records import SentMessage, StoredMessage
-from ..lang.send_rules import DeliveryPlan, Step, plan_delivery
+from ..lang.send_rules import DeliveryPlan, Step, engagement_step, plan_delivery
 from ..mail.parse import ParsedMessage
 from ..state.store import Store
 from ..wire import event_bodies
@@ -127,6 +127,21 @@ class Outbound:
         log.info("sent %s from %s to %d recipient(s)%s", printable(mid), printable(req.sender), len(req.recipients),
                  " (test mode)" if req.test_mode else "")
         return {"id": mid, "message": QUEUED}
+
+    def engage(self, sent: SentMessage, stored: StoredMessage, recipient: str, kind: str) -> None:
+        """Emit one engagement event (``opened``, ``clicked``, ``unsubscribed``, ``complained``) for a
+        recipient of a sent message now, down the path a rule's step takes: the event, the domain
+        webhooks it fires, and the suppression it adds.
+
+        :raises BadRequest: for another kind of event.
+        """
+        step = engagement_step(kind)
+        parsed = ParsedMessage(stored.raw)
+        storage = {"key": stored.key, "url": stored.storage_url(self.base_url())}
+        target = _Recipient(sent.domain, recipient, stored.sender, sent.message_id,
+                            event_bodies.event_message(parsed, list(stored.recipients)), storage, sent.tags,
+                            _user_variables(parsed), stored.raw, _first_link(parsed), True, True)
+        self._run_step(target, step, 0, self.clock.now())
 
     def _schedule(self, target: _Recipient, plan: DeliveryPlan, start: float) -> None:
         attempt = 0

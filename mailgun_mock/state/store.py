@@ -30,6 +30,7 @@ from ..lang.event_query import EventQuery
 from ..lang.send_rules import Rule
 from .codec import decode_state
 from .events import EventLog, events_response
+from .mailbox import Mailbox
 from .resources import Resources
 from .send_state import SendState
 
@@ -64,6 +65,8 @@ class Store:
         self.resources = Resources(self._lock, self._changed)
         self._version = 0
         self._listeners: list[Listener] = []
+        #: received mail, read marks and send options for the web inbox, under this store's lock
+        self.mailbox = Mailbox(self._lock, self._changed, max_messages)
 
     # -- change tracking ------------------------------------------------------------------
 
@@ -352,6 +355,7 @@ class Store:
             self._attempts.clear()
             self._send.clear()
             self.resources.clear()
+            self.mailbox.clear()
             self.evicted = {"messages": 0, "events": 0}
             self._changed()
 

@@ -8,12 +8,14 @@ from werkzeug.datastructures import MultiDict
 
 from ...base.errors import BadRequest
 from ..openapi import openapi_document
-from .common import backend, params
+from .common import backend, params, query
 
 bp = Blueprint("mock", __name__)
 
 #: Endpoints that answer without an API key.
 PUBLIC_ENDPOINTS = frozenset({"mock.health", "mock.unsubscribe"})
+#: Endpoints of the web inbox's own (see :mod:`..inbox`): no API key needed, ``--ui-auth`` when set.
+UI_ENDPOINTS = frozenset({"mock.messages"})
 _TRUE = ("1", "true", "yes", "on")
 
 
@@ -137,3 +139,9 @@ def outbox() -> ResponseReturnValue:
 def unsubscribe(token: str) -> ResponseReturnValue:
     # Where %unsubscribe_url% and its kin point: a recipient's click, so no API key (the token is signed).
     return jsonify(backend().follow_unsubscribe(token))
+
+
+@bp.get("/messages")
+def messages() -> ResponseReturnValue:
+    # Sent and received mail, newest first: the inbox's list and the scripts' mail API (wait=, links, codes).
+    return jsonify(backend().list_messages(query()))
