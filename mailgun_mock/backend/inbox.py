@@ -122,9 +122,7 @@ class InboxOperations(InboxTools):
         if skip < 0:
             raise BadRequest("The 'skip' parameter can't be negative")
         wait = _seconds(params.get("wait"))
-        pattern = params.get("pattern") or None
-        if pattern is not None:
-            find_codes("", pattern)  # a bad pattern is a 400 before any waiting
+        pattern = _pattern(params.get("pattern") or None)
         snapshot, hits = self._wait_for(filters, wait)
         page = hits[skip:skip + limit]
         return {"items": [self._item(e, snapshot, pattern) for e in page], "total_count": len(hits),
@@ -135,6 +133,7 @@ class InboxOperations(InboxTools):
 
         :raises RequestTimeout: when none came.
         """
+        pattern = _pattern(pattern)
         snapshot, hits = self._wait_for(filters, timeout)
         return self._item(hits[0], snapshot, pattern)
 
@@ -293,18 +292,30 @@ class InboxOperations(InboxTools):
             if len(entry.recipients) != 1:
                 raise BadRequest(f"'recipient' parameter is missing (one of {', '.join(entry.recipients)})")
             recipient = entry.recipients[0]
-        if recipient.strip().lower() not in {r.lower() for r in entry.recipients}:
+        known = {r.lower(): r for r in entry.recipients}
+        if recipient.strip().lower() not in known:
             raise BadRequest(f"{shorten(recipient)} is not a recipient of this message")
+        recipient = known[recipient.strip().lower()]
         sent = next((s for s in self.store.sent() if entry.id in s.storage_keys), None)
         stored = self.store.get_message(entry.id, self.clock.now())
         if sent is None or stored is None:
             raise NotFound("Message not found")
-        self.outbound.engage(sent, stored, recipient.strip(), event)
-        return {"message": f"{event} event recorded for {recipient.strip()}"}
+        self.outbound.engage(sent, stored, recipient, event)
+        return {"message": f"{event} event recorded for {recipient}"}
 
     def received_message(self, entry_id: str) -> ReceivedMessage | None:
         """A received message by inbox id (``None`` for sent mail or an unknown id)."""
         return self.store.mailbox.get(entry_id)
+
+
+def _pattern(pattern: str | None) -> str | None:
+    """``pattern``, once it compiles (a bad one is a 400 before any waiting)."""
+    if pattern is not None:
+        try:
+            find_codes("", pattern)
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+    return pattern
 
 
 def _seconds(value: str | None) -> float:

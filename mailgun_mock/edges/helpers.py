@@ -13,6 +13,9 @@ from email.policy import SMTP
 from typing import TYPE_CHECKING, Any
 
 from ..backend.core import Backend
+from ..backend.inbox import Mail
+from ..backend.inbox_index import Filters
+from ..base.errors import RequestTimeout
 from ..base.records import DeliveryAttempt
 from ..delivery.wsgi_transport import RoutingTransport, WsgiApp
 
@@ -151,6 +154,26 @@ class MockHelpers:
         wanted = ", ".join(f"{k}={v!r}" for k, v in match.items()) or "any event"
         raise AssertionError(f"waited {timeout:g} s for {count} event(s) with {wanted}; {len(found)} matched; "
                              f"latest events: {seen}")
+
+    def wait_for_mail(self, *, to: str = "", from_: str = "", subject: str = "", q: str = "", direction: str = "",
+                      tag: str = "", timeout: float = 10.0, pattern: str | None = None) -> Mail:
+        """Wait for a sent or received message that matches, and answer the newest, as ``GET /mock/messages``
+        lists it, with ``.links`` and ``.code`` (no sleeping in tests)::
+
+            mail = mock.wait_for_mail(to="bob@example.com", subject="Confirm your address")
+            client.get(mail.links[0]); assert mail.code == "123456"
+
+        :param to: part of a recipient address (or of the To/Cc headers), any case; ``from_``,
+            ``subject`` likewise; ``q`` words found anywhere (addresses, subject, text).
+        :param direction: ``sent`` or ``received``.
+        :param pattern: a regular expression replacing the one-time code finder.
+        :raises AssertionError: after ``timeout`` seconds without a match, naming the filters.
+        """
+        filters = Filters(to=to, from_=from_, subject=subject, q=q, direction=direction, tag=tag)
+        try:
+            return self.backend.wait_for_mail(filters, timeout, pattern)
+        except RequestTimeout as exc:
+            raise AssertionError(exc.message) from None
 
     @property
     def outbox(self) -> list[dict[str, Any]]:

@@ -273,7 +273,7 @@ const Inbox = {
     const tags = document.createElement("span");
     tags.className = "tags";
     for (const t of m.tags) tags.append(text("tag", t, "row-tag"));
-    if (m.attachments.length) tags.append(text("clip", `📎${m.attachments.length}`));
+    if (m.attachments.length) tags.append(text("clip", m.attachments.length === 1 ? "1 file" : `${m.attachments.length} files`));
     li.append(box, text(`dir ${m.direction}`, m.direction === "sent" ? "↑" : "↓"), text("who", who, "row-who"),
       text("subject", m.subject || "(no subject)", "row-subject"), text("preview", m.preview),
       text(`badge ${m.status}`, m.status, "row-status"), tags, when);
