@@ -280,8 +280,18 @@ def test_browser_form_and_eml_drop_reach_the_app(page: Any, mailgun_mock: Mailgu
 
 def test_browser_every_page_renders(page: Any, mailgun_mock: MailgunMock) -> None:
     """Each page opens without a script error (screenshots under test-artifacts/), narrow and dark too."""
-    send(mailgun_mock, subject="Screenshot", **{"o:tag": "demo"})
-    mailgun_mock.create_route("catch_all()", "store()")
+    mailgun_mock.create_route('match_recipient("(?P<team>support|sales)@example.com")', "store()", "stop()")
+    mailgun_mock.inject(from_="Ann Lee <ann@example.net>", to=["support@example.com"], subject="Order 1042 has not arrived",
+                        text="Hi,\n\nmy order 1042 has not arrived yet.\n\n-- \nAnn")
+    send(mailgun_mock, to="carol@example.net", subject="Your invoice for March", **{"o:tag": "billing"},
+         html="<h2>Invoice</h2><p>Amount due: <b>42.00 EUR</b></p><p><a href='https://app.example/pay'>Pay now</a></p>")
+    send(mailgun_mock, subject="Screenshot", **{"o:tag": "demo"},
+         text="Your verification code is 493817.", html="<h1 style='color:#c02f4e'>Welcome, Bob!</h1>"
+         "<p>Your verification code is <b>493817</b>.</p><p><a href='https://app.example/confirm'>Confirm</a></p>")
+    page.goto(page.base + "/")
+    open_message(page, "Screenshot")
+    page.frame_locator("[data-testid=message-iframe]").locator("h1").wait_for()
+    shot(page, "inbox")
     mailgun_mock.session.post(f"{mailgun_mock.url}/v3/domains/example.com/webhooks", timeout=10,
                               data={"id": "delivered", "url": "http://127.0.0.1:9/events"})
     mailgun_mock.session.post(f"{mailgun_mock.url}/mock/rules", json={"match": {"recipient": "^b"}, "outcome": "open"},

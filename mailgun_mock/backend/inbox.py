@@ -125,8 +125,9 @@ class InboxOperations(InboxTools):
         pattern = _pattern(params.get("pattern") or None)
         snapshot, hits = self._wait_for(filters, wait)
         page = hits[skip:skip + limit]
+        snapshot.statuses_for(page)  # one pass for the page
         return {"items": [self._item(e, snapshot, pattern) for e in page], "total_count": len(hits),
-                "unread_count": snapshot.unread_count, "facets": snapshot.facets()}
+                "unread_count": snapshot.unread_count, "facets": snapshot.facets}
 
     def wait_for_mail(self, filters: Filters, timeout: float, pattern: str | None = None) -> Mail:
         """The newest message matching ``filters``, waiting up to ``timeout`` seconds for one to come.
@@ -153,7 +154,7 @@ class InboxOperations(InboxTools):
         parsed = ParsedMessage(self._raw(entry))
         text = parsed.body_plain
         item = Mail(entry.summary())
-        item.update(status=snapshot.statuses.get(entry.id, ""), read=entry.id in snapshot.read, text=text,
+        item.update(status=snapshot.status(entry), read=entry.id in snapshot.read, text=text,
                     links=find_links(parsed.body_html, text),
                     codes=find_codes("\n".join([entry.subject, text]), pattern))
         return item
@@ -235,12 +236,9 @@ class InboxOperations(InboxTools):
                 "mailgun_headers": [[n, v] for n, v in parsed.headers if n.lower().startswith("x-mailgun-")]}
 
     def _timeline(self, entry: Entry) -> list[dict[str, Any]]:
-        mid = bare_id(entry.message_id)
         recipients = {r.lower() for r in entry.recipients}
         out = []
-        for event in self.store.all_events():
-            if str(event.get("message", {}).get("headers", {}).get("message-id", "")) != mid:
-                continue
+        for event in self.inbox.events_of(entry, self.clock.now()):
             routed = bool(event.get("flags", {}).get("is-routed"))
             if routed != (entry.direction == "received"):
                 continue

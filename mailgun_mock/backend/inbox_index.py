@@ -11,12 +11,14 @@ search over 10,000 messages scans short lower-case strings and nothing else.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal
 
 from ..base.errors import BadRequest
 from ..base.logtext import shorten
+from ..lang.event_query import LIMIT_MAX, parse_event_query
 from ..mail.parse import ParsedMessage
 from ..state.store import Store
 
@@ -30,6 +32,7 @@ STATUSES = ("accepted", "delivered", "deferred", "failed", "opened", "clicked", 
 _HAYSTACK_LIMIT = 100_000  # characters of text searched per message
 _SENT_EVENTS = frozenset({"accepted", "delivered", "failed", "opened", "clicked", "unsubscribed", "complained"})
 _ROUTED_KINDS = frozenset({"forward", "forward-mime", "notify"})
+_LOOKUPS_MAX = 200  # sent messages whose status is looked up one by one; more take one pass over all events
 
 
 def bare_id(message_id: str) -> str:
@@ -124,17 +127,45 @@ class Filters:
         return ", ".join(f"{k}={v!r}" for k, v in given.items()) or "no filter"
 
 
+_NO_FILTER = Filters()
+
+
 @dataclasses.dataclass(frozen=True)
 class Snapshot:
-    """The index as of one store version: entries newest first, statuses, read marks, facets."""
+    """The index as of one store version: entries newest first, read marks; statuses on demand.
+
+    :param statuses_of: works out the status of some entries (a page's worth by looking their
+        events up, all of them by one pass over the event log).
+    """
 
     version: int
     entries: tuple[Entry, ...]
-    statuses: dict[str, str]
     read: frozenset[str]
+    statuses_of: Callable[[Sequence[Entry]], dict[str, str]] = dataclasses.field(repr=False, compare=False)
+    _known: dict[str, str] = dataclasses.field(default_factory=dict, repr=False, compare=False)
+
+    def status(self, entry: Entry) -> str:
+        """One entry's status (remembered for this snapshot)."""
+        if entry.id not in self._known:
+            self._known.update(self.statuses_of([entry]))
+        return self._known[entry.id]
+
+    def statuses_for(self, entries: Sequence[Entry]) -> dict[str, str]:
+        """The status of each of ``entries`` (those not known yet are worked out together)."""
+        missing = [e for e in entries if e.id not in self._known]
+        if missing:
+            self._known.update(self.statuses_of(missing))
+        return {e.id: self._known[e.id] for e in entries}
+
+    @functools.cached_property
+    def by_id(self) -> dict[str, Entry]:
+        """The entries by inbox id."""
+        return {e.id: e for e in self.entries}
 
     def matching(self, filters: Filters) -> list[Entry]:
         """The entries that pass every filter, newest first."""
+        if filters == _NO_FILTER:
+            return list(self.entries)
         words = filters.q.lower().split()
         to, from_, subject = filters.to.lower(), filters.from_.lower(), filters.subject.lower()
         tag, domain, mid = filters.tag.lower(), filters.domain.lower(), bare_id(filters.message_id)
@@ -154,25 +185,27 @@ class Snapshot:
                 continue
             if mid and bare_id(e.message_id) != mid:
                 continue
-            if filters.status and self.statuses.get(e.id) != filters.status:
-                continue
             if filters.unread and e.id in self.read:
                 continue
             if words and not all(w in e.haystack for w in words):
                 continue
             out.append(e)
+        if filters.status:
+            statuses = self.statuses_for(out)
+            out = [e for e in out if statuses[e.id] == filters.status]
         return out
 
+    @functools.cached_property
     def facets(self) -> dict[str, list[str]]:
-        """The values the filters can take here: domains, tags and statuses present."""
+        """The values the filters can take here: domains and tags present, and every status."""
         return {"domains": sorted({e.domain for e in self.entries}),
                 "tags": sorted({t for e in self.entries for t in e.tags}, key=str.lower),
-                "statuses": [s for s in STATUSES if s in set(self.statuses.values())]}
+                "statuses": list(STATUSES)}
 
-    @property
+    @functools.cached_property
     def unread_count(self) -> int:
         """How many entries are not marked read."""
-        return sum(1 for e in self.entries if e.id not in self.read)
+        return len(self.entries) - sum(1 for e in self.entries if e.id in self.read) if self.read else len(self.entries)
 
 
 class InboxIndex:
@@ -202,11 +235,18 @@ class InboxIndex:
 
     def get(self, entry_id: str, now: float) -> Entry | None:
         """One entry by its inbox id, or ``None``."""
-        snapshot = self.snapshot(now)
-        for entry in snapshot.entries:
-            if entry.id == entry_id:
-                return entry
-        return None
+        return self.snapshot(now).by_id.get(entry_id)
+
+    def events_of(self, entry: Entry, now: float) -> list[dict[str, Any]]:
+        """The events of one message (by its Message-Id, through the event log's index), oldest first."""
+        if entry.direction == "sent":
+            domains = {entry.domain}
+        else:
+            domains = {r.rpartition("@")[2].lower() for r in entry.recipients}
+        query = parse_event_query({"message-id": bare_id(entry.message_id), "ascending": "yes",
+                                   "limit": str(LIMIT_MAX)}, now)
+        found = [e for d in sorted(domains) for e in self.store.events_response(d, query, None, "", now)["items"]]
+        return sorted(found, key=lambda e: e["timestamp"]) if len(domains) > 1 else found
 
     def _build(self, version: int, now: float) -> Snapshot:
         stored = {m.key: m for m in self.store.messages() if m.expires_at > now}
@@ -226,12 +266,21 @@ class InboxIndex:
                 received.recipients, received.sender, None, False, any(p.get("matched") for p in received.trace))
         self._entries = fresh
         entries = tuple(sorted(fresh.values(), key=lambda e: e.time, reverse=True))
-        return Snapshot(version, entries, self._statuses(entries), self.store.mailbox.read_marks())
+        return Snapshot(version, entries, self.store.mailbox.read_marks(), functools.partial(self._statuses, now=now))
 
-    def _statuses(self, entries: Iterable[Entry]) -> dict[str, str]:
-        """Each entry's status: sent mail's latest event; received mail's routing and deliveries."""
+    def _statuses(self, entries: Sequence[Entry], now: float) -> dict[str, str]:
+        """Each entry's status: sent mail's latest event; received mail's routing and deliveries.
+
+        A few entries (a page) look their events up in the event log's Message-Id index; many (a
+        status filter over everything) take one pass over the whole log instead.
+        """
         latest: dict[tuple[str, str], tuple[float, int, str]] = {}  # (message id, recipient) -> last event
-        for seq, event in enumerate(self.store.all_events()):
+        sent = [e for e in entries if e.direction == "sent"]
+        if len(sent) > _LOOKUPS_MAX:
+            events: Iterable[dict[str, Any]] = self.store.all_events()
+        else:
+            events = [event for e in sent for event in self.events_of(e, now)]
+        for seq, event in enumerate(events):
             kind = event.get("event")
             if kind not in _SENT_EVENTS or event.get("flags", {}).get("is-routed"):
                 continue
@@ -240,7 +289,7 @@ class InboxIndex:
                 kind = "deferred"
             latest[(mid, str(event.get("recipient", "")).lower())] = (float(event["timestamp"]), seq, kind)
         outcomes: dict[str, dict[str, str]] = {}  # message id -> delivery id -> latest outcome
-        for attempt in self.store.attempts():
+        for attempt in self.store.attempts() if len(sent) < len(entries) else ():
             if attempt.kind in _ROUTED_KINDS:
                 outcomes.setdefault(bare_id(attempt.message_id), {})[attempt.delivery_id] = attempt.outcome
         statuses: dict[str, str] = {}

@@ -108,7 +108,8 @@ def certificate_names(config: Config) -> tuple[str, ...]:
         names.append(config.host)
     if config.public_url and (host := urlsplit(config.public_url).hostname):
         names.append(host)
-    names.extend(h for h in config.allowed_hosts if h != "*")
+    # ".example.com" (a domain and its subdomains, for the Host check) is "*.example.com" in a certificate.
+    names.extend("*" + h if h.startswith(".") else h for h in config.allowed_hosts if h != "*")
     seen: dict[str, None] = {}
     for name in names:
         seen.setdefault(_normalise(name), None)

@@ -1,9 +1,9 @@
 """The web inbox: server-rendered pages (:mod:`.pages`, Jinja2 templates, a little plain JavaScript in
 ``static/``, no build step) and the JSON they use under ``/mock/`` (:mod:`.api`).
 
-Who may use it: without ``--ui-auth`` anyone who reaches the server (on loopback, this machine);
-with it, HTTP Basic with those credentials. The API key works too. The Host and Origin checks of
-:mod:`..guard` apply here as everywhere. The inbox reaches the Mailgun API and the ``/mock``
+Who may use it (:func:`..guard.ui_credentials_ok`): without ``--ui-auth``, clients on this machine
+(loopback); with it, HTTP Basic with those credentials. User ``api`` with the API key always works.
+The Host and Origin checks of :mod:`..guard` apply here as everywhere. The inbox reaches the Mailgun API and the ``/mock``
 control API through ``/mock/ui/api/<path>`` (:func:`.api.bridge`), which adds the API key on the
 server side: the key never reaches the browser, and every answer and validation message is the
 API's own.

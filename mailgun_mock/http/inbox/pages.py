@@ -45,7 +45,7 @@ def _domains() -> list[str]:
     served = backend()
     if served.config.domains:
         return list(served.config.domains)
-    return served.inbox.snapshot(served.clock.now()).facets()["domains"] or ["example.com"]
+    return served.inbox.snapshot(served.clock.now()).facets["domains"] or ["example.com"]
 
 
 def _domain() -> str:
