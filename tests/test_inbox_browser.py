@@ -308,3 +308,26 @@ def test_browser_every_page_renders(page: Any, mailgun_mock: MailgunMock) -> Non
     shot(page, "message-narrow-dark")
     page.click("[data-testid=back]")
     page.locator("[data-testid=message-list]").wait_for()
+
+
+def test_browser_inline_image_shows_in_the_sandboxed_view(page: Any, mailgun_mock: MailgunMock) -> None:
+    """A cid: image of a multipart/related mail loads inside the sandboxed view (its frame's origin is opaque)."""
+    import base64
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+           + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(b"IEND", b""))
+    mailgun_mock.inject(b"From: a@example.net\r\nTo: b@example.com\r\nSubject: Logo\r\nMIME-Version: 1.0\r\n"
+                        b"Content-Type: multipart/related; boundary=B\r\n\r\n--B\r\nContent-Type: text/html\r\n\r\n"
+                        b'<img id="logo" src="cid:logo@x">\r\n--B\r\nContent-Type: image/png\r\nContent-ID: <logo@x>\r\n'
+                        b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.b64encode(png) + b"\r\n--B--\r\n")
+    page.goto(page.base + "/")
+    open_message(page, "Logo")
+    logo = page.frame_locator("[data-testid=message-iframe]").locator("#logo")
+    logo.wait_for()
+    next(f for f in page.frames if f.url.endswith("/html")).wait_for_load_state("load")
+    assert logo.evaluate("img => img.naturalWidth") == 1

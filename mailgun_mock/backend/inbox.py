@@ -24,7 +24,7 @@ from .inbox_index import Entry, Filters, InboxIndex, Snapshot, bare_id
 from .inbox_tools import InboxTools
 from .params import integer
 
-__all__ = ["InboxOperations", "Mail"]
+__all__ = ["InboxOperations", "Mail", "previewable"]
 
 LIMIT_MAX = 500
 WAIT_MAX = 300.0
@@ -73,7 +73,8 @@ class InboxOperations(InboxTools):
         super().__init__(*args, **kwargs)
         self.inbox = InboxIndex(self.store)
         self._inbox_changed = threading.Condition()
-        self._inbox_closing = False
+        #: bumped by close_inbox(): waits and live streams begun before it end
+        self.inbox_generation = 0
         self.store.add_listener(self._wake_inbox)
 
     def _wake_inbox(self, version: int) -> None:
@@ -82,26 +83,23 @@ class InboxOperations(InboxTools):
             self._inbox_changed.notify_all()
 
     def close_inbox(self) -> None:
-        """End every long poll and live stream now (the server is stopping)."""
+        """End every long poll and live stream begun so far (the server is stopping)."""
         with self._inbox_changed:
-            self._inbox_closing = True
+            self.inbox_generation += 1
             self._inbox_changed.notify_all()
 
-    def wait_for_change(self, version: int, timeout: float) -> int:
-        """Block until the store's version differs from ``version`` (or ``timeout``); answers the version."""
+    def wait_for_change(self, version: int, timeout: float, generation: int | None = None) -> int:
+        """Block until the store's version differs from ``version``, ``timeout`` passes, or
+        :meth:`close_inbox` is called; answers the version."""
         deadline = time.monotonic() + timeout
         with self._inbox_changed:
-            while self.store.version == version and not self._inbox_closing:
+            generation = self.inbox_generation if generation is None else generation
+            while self.store.version == version and self.inbox_generation == generation:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 self._inbox_changed.wait(remaining)
         return self.store.version
-
-    @property
-    def inbox_closing(self) -> bool:
-        """Whether the server is stopping (live streams end)."""
-        return self._inbox_closing
 
     # -- lists ----------------------------------------------------------------------------
 
@@ -140,18 +138,19 @@ class InboxOperations(InboxTools):
 
     def _wait_for(self, filters: Filters, wait: float) -> tuple[Snapshot, list[Entry]]:
         deadline = time.monotonic() + wait
+        generation = self.inbox_generation
         while True:
             snapshot = self.inbox.snapshot(self.clock.now())
             hits = snapshot.matching(filters)
             remaining = deadline - time.monotonic()
             if hits or wait <= 0:
                 return snapshot, hits
-            if remaining <= 0 or self._inbox_closing:
+            if remaining <= 0 or self.inbox_generation != generation:
                 raise RequestTimeout(f"no message matched within {wait:g} s ({filters.describe()})")
-            self.wait_for_change(snapshot.version, remaining)
+            self.wait_for_change(snapshot.version, remaining, generation)
 
-    def _item(self, entry: Entry, snapshot: Snapshot, pattern: str | None) -> Mail:
-        parsed = ParsedMessage(self._raw(entry))
+    def _item(self, entry: Entry, snapshot: Snapshot, pattern: str | None, parsed: ParsedMessage | None = None) -> Mail:
+        parsed = parsed or ParsedMessage(self._raw(entry))
         text = parsed.body_plain
         item = Mail(entry.summary())
         item.update(status=snapshot.status(entry), read=entry.id in snapshot.read, text=text,
@@ -206,12 +205,12 @@ class InboxOperations(InboxTools):
         """``GET /mock/messages/<id>``: the message in full, for the inbox's message view."""
         entry, parsed = self.message_source(entry_id)
         snapshot = self.inbox.snapshot(self.clock.now())
-        detail: dict[str, Any] = dict(self._item(entry, snapshot, None))
+        detail: dict[str, Any] = dict(self._item(entry, snapshot, None, parsed))
         detail.update(
             headers=[list(h) for h in parsed.headers], html=parsed.body_html, stripped_text=parsed.stripped_text,
             stripped_signature=parsed.stripped_signature,
             attachments=[{"index": a.index, "filename": a.filename, "content_type": a.content_type, "size": a.size,
-                          "content_id": a.content_id, "image": _previewable(a.content_type)} for a in parsed.attachments],
+                          "content_id": a.content_id, "image": previewable(a.content_type)} for a in parsed.attachments],
             timeline=self._timeline(entry), deliveries=self.delivery_attempts(entry),
             options=self._options(entry, parsed) if entry.direction == "sent" else None,
             trace=list(received.trace) if (received := self.store.mailbox.get(entry.id)) is not None else None,
@@ -239,8 +238,8 @@ class InboxOperations(InboxTools):
         recipients = {r.lower() for r in entry.recipients}
         out = []
         for event in self.inbox.events_of(entry, self.clock.now()):
-            routed = bool(event.get("flags", {}).get("is-routed"))
-            if routed != (entry.direction == "received"):
+            inbound = bool(event.get("flags", {}).get("is-routed")) or event["event"] == "stored"
+            if inbound != (entry.direction == "received"):
                 continue
             recipient = str(event.get("recipient", ""))
             if entry.direction == "sent" and recipient.lower() not in recipients:
@@ -262,10 +261,9 @@ class InboxOperations(InboxTools):
         """Delete inbox messages (a sent copy's stored message goes with it); answers how many went."""
         ids = _ids(ids)
         gone = self.store.mailbox.delete(ids)
+        sent_keys = {key for sent in self.store.sent() for key in sent.storage_keys}
         for entry_id in ids:
-            stored = self.store.get_message(entry_id, self.clock.now())
-            if stored is not None and any(entry_id in s.storage_keys for s in self.store.sent()):
-                self.store.delete_message(entry_id)
+            if entry_id in sent_keys and self.store.delete_message(entry_id) is not None:
                 gone += 1
         self.store.mailbox.mark_read(ids, False)
         return gone
@@ -334,6 +332,6 @@ def _ids(ids: object) -> list[str]:
     return list(ids)
 
 
-def _previewable(content_type: str) -> bool:
+def previewable(content_type: str) -> bool:
     """Raster images a browser shows inline without running anything (SVG may carry script)."""
     return content_type.lower() in ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp")

@@ -70,7 +70,7 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
             return guard.refusal(
                 f"Host {name!r} is not a name of this server (DNS rebinding protection); to serve it, start "
                 f"with --allowed-host {name} (or MAILGUN_MOCK_ALLOWED_HOST={name})")
-        foreign = guard.check_origin(request, config.public_url)
+        foreign = guard.check_origin(request, config.public_url, request.endpoint in inbox.OPAQUE_READS)
         if foreign is not None:
             return guard.refusal(f"cross-site request refused: {foreign} (its Origin must be this server's; "
                                  "clients other than browsers send no Origin or Referer)")

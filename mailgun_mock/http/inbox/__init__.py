@@ -15,9 +15,12 @@ from flask import Flask
 
 from . import api, pages
 
-__all__ = ["is_ui_endpoint", "register"]
+__all__ = ["OPAQUE_READS", "is_ui_endpoint", "register"]
 
 _BLUEPRINTS = frozenset({api.bp.name, pages.bp.name})
+#: What a mail's HTML, shown in a sandboxed frame (an opaque origin, ``Origin: null``), may load:
+#: its inline images.
+OPAQUE_READS = frozenset({"inbox_api.message_attachment"})
 
 
 def register(app: Flask) -> None:

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from flask import Blueprint, Response, current_app, jsonify, request
 from flask.typing import ResponseReturnValue
 
+from ...backend.inbox import previewable
 from ...base.errors import BadRequest, NotFound
 from ..api.common import backend, params, query
 from .. import guard
@@ -58,7 +59,9 @@ def mail_html(entry_id: str, remote_images: bool) -> Response:
     html = _CID.sub(inline, parsed.body_html) if index else parsed.body_html
     if not html:
         html = "<p style='font-family:sans-serif;color:#888'>This message has no HTML part.</p>"
-    images = "'self' data:" + (" https: http:" if remote_images else "")
+    # 'self' alone does not cover a sandboxed document (its origin is opaque): name this server too.
+    own = request.host_url.rstrip("/")
+    images = f"'self' {own} data:" + (" https: http:" if remote_images else "")
     response = Response(html, mimetype="text/html")
     response.headers["Content-Security-Policy"] = MAIL_CSP.format(images=images)
     response.headers["Cache-Control"] = "no-store"
@@ -87,8 +90,7 @@ def message_eml(entry_id: str) -> ResponseReturnValue:
 @bp.get("/messages/<entry_id>/attachments/<index>")
 def message_attachment(entry_id: str, index: str) -> ResponseReturnValue:
     content, content_type, filename = backend().message_attachment(entry_id, index)
-    preview = query().get("inline") == "1" and content_type.lower() in (
-        "image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp")
+    preview = query().get("inline") == "1" and previewable(content_type)
     response = Response(content, mimetype=content_type if preview else "application/octet-stream")
     # The name comes from the mail: RFC 6266's filename* carries it whatever it holds, never raw.
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", filename)[:100] or "attachment"
@@ -159,6 +161,7 @@ def stream() -> ResponseReturnValue:
     """
     served = backend()
     live = "text/event-stream" in request.headers.get("Accept", "")
+    generation = served.inbox_generation
 
     def events() -> Iterator[str]:
         version = -1
@@ -166,9 +169,9 @@ def stream() -> ResponseReturnValue:
         if not live:
             yield f"event: change\ndata: {served.store.version}\n\n"
             return
-        while not served.inbox_closing:
-            current = served.wait_for_change(version, _STREAM_HEARTBEAT)
-            if served.inbox_closing:
+        while served.inbox_generation == generation:
+            current = served.wait_for_change(version, _STREAM_HEARTBEAT, generation)
+            if served.inbox_generation != generation:
                 return
             if current != version:
                 version = current
