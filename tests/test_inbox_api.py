@@ -349,15 +349,16 @@ def test_inbox_dry_run_explains_each_route(api: Api) -> None:
     assert bad.status == 400 and "Name: value" in bad.json()["message"]
 
 
-def test_inbox_suppressions_add_and_remove(api: Api) -> None:
-    """The inbox adds to and removes from a domain's suppression lists, with 4xx messages for bad input."""
-    assert api.post("/mock/suppressions/example.com/bounces", data={"address": "x@example.net", "code": "551"},
-                    auth=None).status == 200
+def test_inbox_suppressions_through_the_bridge(api: Api) -> None:
+    """The suppressions page adds and removes through the suppressions API, with its messages."""
+    added = api.post("/mock/ui/api/v3/example.com/bounces", data={"address": "x@example.net", "code": "551"}, auth=None)
+    assert added.status == 200 and "bounces" in added.json()["message"]
     assert str(api.get("/v3/example.com/bounces").json()["items"][0]["code"]) == "551"
-    assert api.post("/mock/suppressions/example.com/spam", data={"address": "x@example.net"}, auth=None).status == 400
-    assert api.post("/mock/suppressions/example.com/bounces", data={"address": "nope"}, auth=None).status == 400
-    assert api.delete("/mock/suppressions/example.com/bounces/x@example.net", auth=None).status == 200
-    assert api.delete("/mock/suppressions/example.com/bounces/x@example.net", auth=None).status == 404
+    assert "x@example.net" in api.get("/suppressions?domain=example.com", auth=None).text
+    bad = api.post("/mock/ui/api/v3/example.com/bounces", data={"address": "nope"}, auth=None)
+    assert bad.status == 400 and bad.json() == api.post("/v3/example.com/bounces", data={"address": "nope"}).json()
+    assert api.delete("/mock/ui/api/v3/example.com/bounces/x@example.net", auth=None).status == 200
+    assert api.delete("/mock/ui/api/v3/example.com/bounces/x@example.net", auth=None).status == 404
 
 
 def test_inbox_bridge_answers_as_the_api_with_its_messages(api: Api) -> None:

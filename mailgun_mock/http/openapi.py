@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from .._version import __version__
+from .openapi_inbox import inbox_paths
 from .openapi_mailgun import mailgun_operation
 from .openapi_schemas import SCHEMAS, WEBHOOK_NAMES, Schema, array, ref
 
@@ -428,6 +429,7 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
             item = paths.setdefault(prefix + path[3:], {})
             for method in methods:
                 item[method] = _from_mailgun(path, method, "" if prefix == path[:3] else prefix[1:].upper())
+    paths.update(inbox_paths())  # the web inbox: pages, its JSON under /mock, the bridge
     document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {"title": "mailgun-mock", "version": __version__,
