@@ -469,6 +469,8 @@ def test_inbox_pages_render_and_escape_mail_values(api: Api) -> None:
         assert reply.headers["Referrer-Policy"] == "no-referrer" and reply.headers["X-Content-Type-Options"] == "nosniff"
     fragment = api.get(f"/ui/message/{entry}", auth=None).text
     assert HOSTILE not in fragment and "&lt;img src=x onerror=" in fragment
+    inbox = api.get("/", auth=None).text  # the first page rides along as JSON inside a script element
+    assert HOSTILE not in inbox and "\\u003cimg src=x onerror=" in inbox
 
 
 def test_inbox_root_is_the_inbox_and_latest_404s_when_empty(api: Api) -> None:

@@ -52,15 +52,21 @@ def _domain() -> str:
     return (query().get("domain") or _domains()[0]).strip().lower()
 
 
+def _inbox(open_id: str) -> Response:
+    # The first page of the list rides along as JSON, so it paints without waiting for a fetch.
+    first = backend().list_messages({"limit": "50"})
+    return _page("messages.html", open_id=open_id, page="messages", first=first)
+
+
 @bp.get("/")
 def messages() -> ResponseReturnValue:
-    return _page("messages.html", open_id="", page="messages")
+    return _inbox("")
 
 
 @bp.get("/messages/<entry_id>")
 def message_page(entry_id: str) -> ResponseReturnValue:
     backend().message_source(entry_id)  # 404 for an unknown id
-    return _page("messages.html", open_id=entry_id, page="messages")
+    return _inbox(entry_id)
 
 
 @bp.get("/ui/message/<entry_id>")

@@ -224,10 +224,13 @@ const Inbox = {
   async load() {
     const result = await send(`/mock/messages?${this.query()}`, { method: "GET" });
     if (!result.ok) { toast(result.data.message, true); return; }
-    const data = result.data;
+    this.show(result.data);
+  },
+
+  show(data) {
     this.items = data.items;
     this.total = data.total_count;
-    if (this.skip && this.skip >= this.total) { this.skip = 0; return this.load(); }
+    if (this.skip && this.skip >= this.total) { this.skip = 0; this.load(); return; }
     document.title = (data.unread_count ? `(${data.unread_count}) ` : "") + "Inbox · mailgun-mock";
     this.facets(data.facets);
     this.render();
@@ -361,7 +364,9 @@ const Inbox = {
     });
     $(".detail-pane").addEventListener("click", (e) => this.detailClick(e));
     const first = $(".mail").dataset.open;
-    this.load().then(() => { if (first) this.open(first, false); });
+    // The server sent the first page along (JSON in the page, escaped); later pages are fetched.
+    this.show(JSON.parse($("#first-page").textContent));
+    if (first) this.open(first, false);
   },
 
   key(e) {
