@@ -19,7 +19,6 @@ from ..base.errors import BadRequest, NotFound, RequestTimeout
 from ..base.logtext import shorten
 from ..mail.extract import find_codes, find_links
 from ..mail.parse import ParsedMessage
-from ..state.mailbox import ReceivedMessage
 from .inbox_index import Entry, Filters, InboxIndex, Snapshot, bare_id
 from .inbox_tools import InboxTools
 from .params import integer
@@ -298,10 +297,6 @@ class InboxOperations(InboxTools):
             raise NotFound("Message not found")
         self.outbound.engage(sent, stored, recipient, event)
         return {"message": f"{event} event recorded for {recipient}"}
-
-    def received_message(self, entry_id: str) -> ReceivedMessage | None:
-        """A received message by inbox id (``None`` for sent mail or an unknown id)."""
-        return self.store.mailbox.get(entry_id)
 
 
 def _pattern(pattern: str | None) -> str | None:

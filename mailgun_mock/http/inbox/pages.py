@@ -72,7 +72,7 @@ def message_page(entry_id: str) -> ResponseReturnValue:
 @bp.get("/ui/message/<entry_id>")
 def message_fragment(entry_id: str) -> ResponseReturnValue:
     detail = backend().message_detail(entry_id)
-    return _page("message.html", m=detail, recipients=detail["recipients"])
+    return _page("message.html", m=detail)
 
 
 @bp.get("/view/latest.html")
