@@ -411,7 +411,7 @@ def test_suppressions_remove_and_clear() -> None:
         "complaints", "suppress-complaint", 607, "Not delivering to a user who marked your messages as spam")
     assert s.lookup("other.test", "a@x.test") is not None
     s.clear()
-    assert s.to_dict() == {"bounces": {}, "unsubscribes": {}, "complaints": {}}
+    assert s.to_dict() == {"bounces": {}, "unsubscribes": {}, "complaints": {}, "whitelists": {}}
 
 
 @pytest.mark.parametrize(("call", "fragment"), [

@@ -52,6 +52,7 @@ class Backend(RouteOperations, SendingOperations, InboundOperations, MessageOper
     def reset(self) -> None:
         """Forget all state (routes, messages, events, deliveries, clock offset); keep the configuration."""
         self.delivery.clear()
+        self.outbound.clear()
         self.store.clear()
         self.clock.reset()
         log.info("state reset")

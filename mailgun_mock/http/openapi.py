@@ -369,7 +369,7 @@ FROM_MAILGUN: dict[str, tuple[str, ...]] = {
     "/v1/keys": ("get", "post"), "/v1/keys/{key_id}": ("delete",), "/v1/keys/public": ("post",),
     "/v5/accounts": ("put",), "/v5/accounts/http_signing_key": ("get", "post"),
     "/v5/accounts/resend_activation_email": ("post",), "/v5/sandbox/auth_recipients": ("get", "post"),
-    "/v5/sandbox/auth_recipients/{email}": ("delete",),
+    "/v5/sandbox/auth_recipients/{email}": ("delete",), "/v3/{domain}/envelopes": ("delete",),
 }
 #: Mock paths Mailgun's document describes under another version: the /v3 forms of the domains API.
 _ALIASES = {"/v3/domains": "/v4/domains", "/v3/domains/{name}": "/v4/domains/{name}",
