@@ -20,6 +20,7 @@ from .probing import ProbeOperations
 from .routes import RouteOperations
 from .sending import SendingOperations
 from .suppressions import SuppressionOperations
+from .tags import TagOperations
 from .webhooks import WebhookOperations
 
 __all__ = ["Backend"]
@@ -28,7 +29,7 @@ log = logging.getLogger("mailgun_mock")
 
 
 class Backend(RouteOperations, SendingOperations, InboundOperations, MessageOperations, WebhookOperations,
-              ProbeOperations, SuppressionOperations, DomainOperations, KeyOperations):
+              ProbeOperations, SuppressionOperations, DomainOperations, KeyOperations, TagOperations):
     """The mock's Mailgun: every operation an API handler or a Python caller can ask for.
 
     Takes the parameters of :class:`~.context.Context` (config, clock, ids, store, transport).

@@ -370,6 +370,8 @@ FROM_MAILGUN: dict[str, tuple[str, ...]] = {
     "/v5/accounts": ("put",), "/v5/accounts/http_signing_key": ("get", "post"),
     "/v5/accounts/resend_activation_email": ("post",), "/v5/sandbox/auth_recipients": ("get", "post"),
     "/v5/sandbox/auth_recipients/{email}": ("delete",), "/v3/{domain}/envelopes": ("delete",),
+    "/v3/domains/{name}/dkim_authority": ("put",), "/v3/domains/{name}/dkim_selector": ("put",),
+    "/v3/domains/{name}/limits/tag": ("get",), "/v3/{domain}/tags": ("get",), "/v3/{domain}/tag": ("get", "put", "delete"),
 }
 #: Mock paths Mailgun's document describes under another version: the /v3 forms of the domains API.
 _ALIASES = {"/v3/domains": "/v4/domains", "/v3/domains/{name}": "/v4/domains/{name}",
