@@ -405,9 +405,10 @@ def test_auth_walk_covers_every_url_rule(config: Config) -> None:
     assert misrouted == []
 
 
-def test_auth_walk_exempts_only_health(mailgun_mock: MailgunMock) -> None:
-    """The walk lets only health through without a key, and it covers every rule of the served app too."""
-    assert PUBLIC_ENDPOINTS == {"mock.health"}
+def test_auth_walk_exempts_only_health_and_unsubscribe_links(mailgun_mock: MailgunMock) -> None:
+    """The walk lets only health and the (signed) unsubscribe links through without a key, and it covers
+    every rule of the served app too."""
+    assert PUBLIC_ENDPOINTS == {"mock.health", "mock.unsubscribe"}
     served = {(method, rule.endpoint) for rule in mailgun_mock.app.url_map.iter_rules() for method in rule.methods or ()
               if method != "OPTIONS"}
     assert served <= {(method, endpoint) for method, _, endpoint in ENDPOINTS}
