@@ -10,7 +10,8 @@ Each operation runs in two passes, each in positive and negative generation mode
   that name something (route id, storage key, attachment index, page token, webhook, rule id,
   domain) are replaced by ones freshly created on the mock, and form fields that need a valid
   value (addresses, expression, action, MIME message…) get one, so the 200 answers of real
-  resources and accepted sends are exercised too.
+  resources and accepted sends are exercised too (templates, domains with a credential, lists with a
+  member, suppression records, keys, account webhooks and sandbox recipients likewise).
 
 Checks: no 5xx (``not_a_server_error``), and the answer conforms to the document: status code
 documented, content type, body schema, documented headers. The mock is reset before each
@@ -99,7 +100,7 @@ class Known:
         self._call("POST", "/mock/inbound", params={"wait": "1"}, data=RAW, headers={"Content-Type": "message/rfc822"})
         self._call("POST", "/mock/clock", json={"advance": 600})
 
-    def _path(self, names: set[str], webhook: str | None) -> dict[str, Any]:
+    def _path(self, names: set[str], operation: str, name: str | None) -> dict[str, Any]:
         fresh: dict[str, Any] = {"domain": DOMAIN, "index": 0}
         if "route_id" in names:
             fresh["route_id"] = self._call("POST", "/v3/routes", data={
@@ -116,15 +117,43 @@ class Known:
         if "rule_id" in names:
             fresh["rule_id"] = self._call("POST", "/mock/rules", json={"match": {"recipient": "^nobody@"},
                                                                        "outcome": "deliver"})["id"]
-        if webhook is not None:  # 400 when it already exists: fine, it exists
+        if "/templates/{name}" in operation:  # a template with a version to read, change and copy
+            owner = f"/v3/{DOMAIN}" if operation.startswith(("/v3/", "/v2/")) else "/v4"
+            self.session.post(f"{self.mock.url}{owner}/templates", timeout=30,
+                              data={"name": "t1", "template": "<p>{{x}}</p>", "tag": "v1"})
+            fresh.update(name="t1", tag="v1", new_tag="v2")
+        elif "/domains/{name}" in operation:  # a domain of the account, with a credential
+            self.session.post(f"{self.mock.url}/v3/domains/{DOMAIN}/credentials", timeout=30,
+                              data={"login": "bob", "password": "secret1"})
+            fresh.update(name=DOMAIN, spec="bob")
+        elif "/webhooks/{name}" in operation and name is not None:  # 400 when it exists: fine, it exists
             self.session.post(f"{self.mock.url}/v3/domains/{DOMAIN}/webhooks", timeout=30,
-                              data={"id": webhook, "url": "http://127.0.0.1:9/hook"})
+                              data={"id": name, "url": "http://127.0.0.1:9/hook"})
+        if "/lists/{address}" in operation:
+            self.session.post(f"{self.mock.url}/v3/lists", timeout=30, data={"address": f"team@{DOMAIN}"})
+            self.session.post(f"{self.mock.url}/v3/lists/team@{DOMAIN}/members", timeout=30,
+                              data={"address": "ann@example.net"})
+            fresh.update(address=f"team@{DOMAIN}", member="ann@example.net")
+        elif "{address}" in operation:  # a suppression record on every list
+            for kind in ("bounces", "unsubscribes", "complaints", "whitelists"):
+                self.session.post(f"{self.mock.url}/v3/{DOMAIN}/{kind}", timeout=30, data={"address": "x@example.net"})
+            fresh["address"] = "x@example.net"
+        if "key_id" in names:
+            fresh["key_id"] = self._call("POST", "/v1/keys", data={"role": "basic"})["key"]["id"]
+        if "webhook_id" in names:
+            fresh["webhook_id"] = self._call("POST", "/v1/webhooks", data={
+                "url": "http://127.0.0.1:9/account", "event_types": "delivered"})["webhook_id"]
+        if "email" in names:
+            self.session.post(f"{self.mock.url}/v5/sandbox/auth_recipients", params={"email": "qa@example.net"},
+                              timeout=30)
+            fresh["email"] = "qa@example.net"
         return fresh
 
     def apply(self, case: Any) -> None:
         """Point ``case`` at existing resources and give its form usable values (negative data stays)."""
         path = case.path_parameters or {}
-        fresh = self._path(set(path), path.get("name") if isinstance(path.get("name"), str) else None)
+        fresh = self._path(set(path), case.operation.path,
+                           path.get("name") if isinstance(path.get("name"), str) else None)
         for name in path:
             if name in fresh:
                 path[name] = fresh[name]
@@ -138,7 +167,7 @@ class Known:
                 body[name] = value
         if case.operation.path.endswith("/messages") and not {"text", "html", "amp-html"} & set(body):
             body["text"] = "Hello"
-        body.pop("template", None)  # always refused: the mock keeps no templates
+        body.pop("template", None)  # a generated name names no stored template: sends go without one
         if case.operation.path == "/mock/inbound" and "message" not in body:
             body.update({"from": GOOD_FIELDS["from"], "to": ["help@example.com"]})
 

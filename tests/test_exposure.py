@@ -405,7 +405,7 @@ def test_auth_walk_covers_every_url_rule(config: Config) -> None:
     assert misrouted == []
 
 
-def test_auth_walk_exempts_only_health(mailgun_mock: MailgunMock) -> None:
+def test_auth_walk_exempts_only_health_and_unsubscribe_links(mailgun_mock: MailgunMock) -> None:
     """The walk lets only health and the signed unsubscribe links (which a mail's recipient follows, as
     Mailgun's do) through without a key, and it covers every rule of the served app too."""
     assert PUBLIC_ENDPOINTS == {"mock.health", "mock.unsubscribe"}

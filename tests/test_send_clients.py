@@ -231,16 +231,17 @@ def test_sdk_send_logs_accepted_then_delivered(mailgun_mock: MailgunMock, client
     assert [e["event"] for e in sdk_events(client, recipient="ann@example.net")] == ["accepted", "delivered"]
 
 
-def test_sdk_testmode_is_accepted_only(mailgun_mock: MailgunMock, client: Client) -> None:
-    """o:testmode=yes: accepted with is-test-mode, flagged in the outbox, and nothing follows as time passes."""
+def test_sdk_testmode_logs_delivered_650(mailgun_mock: MailgunMock, client: Client) -> None:
+    """o:testmode=yes: accepted and delivered (code 650) with is-test-mode, flagged in the outbox, nothing more."""
     reply = sdk_send(client, {"from": "app@example.com", "to": "ann@example.net", "subject": "Dry run",
                               "text": "x", "o:testmode": "yes"})
     assert reply.status_code == 200, reply.text
     mailgun_mock.settle()
     mailgun_mock.advance_clock(3600)
 
-    (accepted,) = sdk_events(client)
+    accepted, delivered = sorted(sdk_events(client), key=lambda e: e["timestamp"])
     assert accepted["event"] == "accepted" and accepted["flags"]["is-test-mode"] is True
+    assert delivered["event"] == "delivered" and delivered["delivery-status"]["code"] == 650
     (sent,) = mailgun_mock.assert_sent(1, subject="Dry run")
     assert sent["test_mode"] is True
 

@@ -21,6 +21,7 @@ from .probing import ProbeOperations
 from .routes import RouteOperations
 from .sending import SendingOperations
 from .suppressions import SuppressionOperations
+from .tags import TagOperations
 from .webhooks import WebhookOperations
 
 __all__ = ["Backend"]
@@ -29,7 +30,8 @@ log = logging.getLogger("mailgun_mock")
 
 
 class Backend(RouteOperations, InboxOperations, SendingOperations, InboundOperations, MessageOperations,
-              WebhookOperations, ProbeOperations, SuppressionOperations, DomainOperations, KeyOperations):
+              WebhookOperations, ProbeOperations, SuppressionOperations, DomainOperations, KeyOperations,
+              TagOperations):
     """The mock's Mailgun: every operation an API handler or a Python caller can ask for.
 
     Takes the parameters of :class:`~.context.Context` (config, clock, ids, store, transport).
@@ -54,6 +56,7 @@ class Backend(RouteOperations, InboxOperations, SendingOperations, InboundOperat
         """Forget all state (routes, messages, events, deliveries, clock offset); keep the configuration."""
         self.delivery.clear()
         self.posts.clear()
+        self.outbound.clear()
         self.store.clear()
         self.clock.reset()
         log.info("state reset")

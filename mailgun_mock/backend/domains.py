@@ -70,7 +70,8 @@ def dns_records(record: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
     return {
         "sending_dns_records": [entry("TXT", name, "v=spf1 include:mailgun.org ~all"),
-                                entry("TXT", f"pic._domainkey.{name}", _DKIM_KEY),
+                                entry("TXT", f"{record['settings'].get('dkim_selector') or 'pic'}._domainkey.{name}",
+                                      _DKIM_KEY),
                                 entry("CNAME", f"{prefix}.{name}", "mailgun.org")],
         "receiving_dns_records": [entry("MX", "", "mxa.mailgun.org", priority="10"),
                                   entry("MX", "", "mxb.mailgun.org", priority="10")],
@@ -285,6 +286,24 @@ class DomainOperations(Context):
         if stored is None and address.lower() == f"postmaster@{domain.lower()}":
             stored = record["settings"].get("smtp_password")
         return stored is not None and hmac.compare_digest(str(stored).encode(), password.encode())
+
+    def update_dkim_authority(self, name: str, own: Any) -> dict[str, Any]:
+        """``PUT /v3/domains/<name>/dkim_authority``: ``self`` yes (the domain signs for itself) or no."""
+        record = self._domain(name)
+        value = _flag(own if own not in (None, "") else "yes", "self")
+        changed = record["settings"].get("dkim_authority_self", True) != value
+        record = self.store.resources.domains.update(name, settings={"dkim_authority_self": value}) or record
+        return {"message": "Domain DKIM authority has been changed", "changed": changed,
+                "sending_dns_records": dns_records(record)["sending_dns_records"]}
+
+    def update_dkim_selector(self, name: str, selector: str | None) -> dict[str, Any]:
+        """``PUT /v3/domains/<name>/dkim_selector``: the selector the DKIM record is published under."""
+        self._domain(name)
+        selector = (selector or "").strip()
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", selector):
+            raise BadRequest("Invalid DKIM selector: letters, digits and hyphens, at most 63")
+        self.store.resources.domains.update(name, settings={"dkim_selector": selector})
+        return {"message": "DKIM selector changed"}
 
     def sending_queues(self, name: str) -> dict[str, Any]:
         """``GET /v3/domains/<name>/sending_queues``: the mock's queues are never disabled."""

@@ -17,7 +17,10 @@ from .inbound import InboundOperations
 from .lists import ListOperations
 from .templates import TemplateOperations
 
-__all__ = ["SendingOperations"]
+__all__ = ["SCHEDULING_HORIZON", "SendingOperations"]
+
+#: How far ahead o:deliverytime may be: "up to 3 or 7 days in advance", by plan (Mailgun's document).
+SCHEDULING_HORIZON = 7 * 86400
 
 
 class SendingOperations(InboundOperations, TemplateOperations, ListOperations):
@@ -38,10 +41,25 @@ class SendingOperations(InboundOperations, TemplateOperations, ListOperations):
         """
         self.check_domain(domain)
         params = self.templated_form(domain, params)
-        req = parse_send(domain, params, files, now=self.clock.now(), max_size=self.config.max_message_size)
+        now = self.clock.now()
+        req = parse_send(domain, params, files, now=now, max_size=self.config.max_message_size)
+        self._check_horizon(req.deliver_at, now)
         answer = self.outbound.send(self.expand_send(req))
         self.store.mailbox.note_options(answer["id"], req.options)  # shown by the web inbox
         return answer
+
+    @staticmethod
+    def _check_horizon(deliver_at: float | None, now: float) -> None:
+        """Refuse ``o:deliverytime`` past Mailgun's scheduling horizon (its larger plan's: 7 days)."""
+        if deliver_at is not None and deliver_at - now > SCHEDULING_HORIZON:
+            raise BadRequest(f"'o:deliverytime' is too far in the future: messages can be scheduled at most "
+                             f"{SCHEDULING_HORIZON // 86400} days ahead")
+
+    def delete_envelopes(self, domain: str) -> dict[str, str]:
+        """``DELETE /v3/<domain>/envelopes``: drop the domain's scheduled and undelivered mail."""
+        self.check_domain(domain)
+        self.outbound.clear_envelopes(domain)
+        return {"message": "done"}
 
     def send_mime(self, domain: str, params: Any, files: Sequence[tuple[str, str, bytes, str]],
                   content_type: str) -> dict[str, str]:
@@ -51,6 +69,7 @@ class SendingOperations(InboundOperations, TemplateOperations, ListOperations):
         if problem is not None:
             raise BadRequest(problem)
         req = parse_send_mime(domain, params, files, now=self.clock.now(), max_size=self.config.max_message_size)
+        self._check_horizon(req.deliver_at, self.clock.now())
         answer = self.outbound.send(req)
         self.store.mailbox.note_options(answer["id"], req.options)
         return answer

@@ -40,6 +40,8 @@ class MailgunMockError(Exception):
     """
 
     status: int = 500
+    #: extra response headers (e.g. ``Retry-After`` on a 429)
+    headers: dict[str, str] = {}
 
     def __init__(self, message: str) -> None:
         super().__init__(message)

@@ -107,8 +107,8 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
         return guard.security_headers(response, ui=inbox.is_ui_endpoint(request.endpoint, mock.UI_ENDPOINTS))
 
     @app.errorhandler(MailgunMockError)
-    def mailgun_error(exc: MailgunMockError) -> tuple[Response, int]:
-        return jsonify(exc.to_json()), exc.status
+    def mailgun_error(exc: MailgunMockError) -> tuple[Response, int, dict[str, str]]:
+        return jsonify(exc.to_json()), exc.status, dict(exc.headers)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> tuple[Response, int]:

@@ -14,13 +14,12 @@ Plain dicts, no Flask: the document can be built and checked without an app.
 from __future__ import annotations
 
 import copy
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from .._version import __version__
 from .openapi_inbox import inbox_paths
-from .openapi_mailgun import mailgun_operation
+from .openapi_mailgun import served_operations
 from .openapi_schemas import SCHEMAS, WEBHOOK_NAMES, Schema, array, ref
 
 __all__ = ["openapi_document"]
@@ -164,8 +163,7 @@ _PROBE_FIELDS: dict[str, Schema] = {
     "oversize": {"type": "integer", "minimum": 1, "maximum": 64 << 20,
                  "description": "Bytes of the oversized probe; default twice max_message_size plus 64 KiB"},
 }
-_REJECTABLE = (400, 404, "4XX", "5XX")
-_SUPPRESSIONS = ("bounces", "unsubscribes", "complaints", "whitelists")  # a send or resend may meet a `reject` rule
+_REJECTABLE = (400, 404, "4XX", "5XX")  # a send or resend may meet a `reject` rule
 
 
 def _mailgun_paths(suffix: str) -> dict[str, dict[str, Any]]:
@@ -343,75 +341,6 @@ def _mock_paths() -> dict[str, dict[str, Any]]:
     }
 
 
-#: The operations described by Mailgun's own document (:mod:`.openapi_mailgun`): the mock's path (its
-#: placeholder names) -> methods. Paths under /v3 are served under /v2 as well.
-FROM_MAILGUN: dict[str, tuple[str, ...]] = {
-    **{f"/v3/{{domain}}/{kind}": ("get", "post", "delete") for kind in _SUPPRESSIONS},
-    **{f"/v3/{{domain}}/{kind}/{{address}}": ("get", "delete") for kind in _SUPPRESSIONS},
-    **{f"/v3/{{domain}}/{kind}/import": ("post",) for kind in _SUPPRESSIONS},
-    "/v4/domains": ("get", "post"), "/v4/domains/{name}": ("get", "put"), "/v4/domains/{name}/verify": ("put",),
-    "/v3/domains": ("get", "post"), "/v3/domains/{name}": ("get", "put", "delete"),
-    "/v3/domains/{name}/verify": ("put",), "/v3/domains/{name}/tracking": ("get",),
-    **{f"/v3/domains/{{name}}/tracking/{kind}": ("put",) for kind in ("open", "click", "unsubscribe")},
-    "/v3/domains/{name}/credentials": ("get", "post", "delete"),
-    "/v3/domains/{name}/credentials/{spec}": ("put", "delete"), "/v3/domains/{name}/sending_queues": ("get",),
-    "/v3/{domain}/templates": ("get", "post", "delete"), "/v3/{domain}/templates/{name}": ("get", "put", "delete"),
-    "/v3/{domain}/templates/{name}/versions": ("get", "post"),
-    "/v3/{domain}/templates/{name}/versions/{tag}": ("get", "put", "delete"),
-    "/v3/{domain}/templates/{name}/versions/{tag}/copy/{new_tag}": ("put",),
-    "/v4/templates": ("get", "post", "delete"), "/v4/templates/{name}": ("get", "put", "delete"),
-    "/v4/templates/{name}/versions": ("get", "post"), "/v4/templates/{name}/versions/{tag}": ("get", "put", "delete"),
-    "/v4/templates/{name}/versions/{tag}/copy/{new_tag}": ("put",),
-    "/v3/lists": ("get", "post"), "/v3/lists/pages": ("get",), "/v3/lists/{address}": ("get", "put", "delete"),
-    "/v3/lists/{address}/members": ("get", "post"), "/v3/lists/{address}/members/pages": ("get",),
-    "/v3/lists/{address}/members/{member}": ("get", "put", "delete"),
-    "/v3/lists/{address}/members.json": ("post",), "/v3/lists/{address}/members.csv": ("post",),
-    "/v4/domains/{domain}/webhooks": ("post", "put", "delete"),
-    "/v1/keys": ("get", "post"), "/v1/keys/{key_id}": ("delete",), "/v1/keys/public": ("post",),
-    "/v5/accounts": ("put",), "/v5/accounts/http_signing_key": ("get", "post"),
-    "/v5/accounts/resend_activation_email": ("post",), "/v5/sandbox/auth_recipients": ("get", "post"),
-    "/v5/sandbox/auth_recipients/{email}": ("delete",),
-}
-#: Mock paths Mailgun's document describes under another version: the /v3 forms of the domains API.
-_ALIASES = {"/v3/domains": "/v4/domains", "/v3/domains/{name}": "/v4/domains/{name}",
-            "/v3/domains/{name}/verify": "/v4/domains/{name}/verify",
-            # The account's templates (/v4/templates) answer as a domain's do.
-            **{f"/v4/templates{tail}": f"/v3/{{domain}}/templates{tail}" for tail in (
-                "", "/{name}", "/{name}/versions", "/{name}/versions/{tag}", "/{name}/versions/{tag}/copy/{new_tag}")}}
-_NOT_FORMS = {"application/form-data": _MULTIPART}  # Mailgun's document names a media type that doesn't exist
-
-
-def _from_mailgun(path: str, method: str, suffix: str) -> Schema:
-    """Mailgun's operation as the mock serves it: its 401 (plain ``Forbidden``, as observed), and the
-    mock's ``{"message"}`` errors beside whatever error shapes Mailgun documents."""
-    found = mailgun_operation(path, method)
-    if found is None and path in _ALIASES:
-        found = mailgun_operation(_ALIASES[path], method)
-        suffix = "-v3form" + suffix
-    if found is None:
-        raise KeyError(f"{method.upper()} {path} is not in Mailgun's document")
-    op = found[1]
-    op["operationId"] = op.get("operationId", f"{method}{path}") + suffix
-    names = set(re.findall(r"{([^}]+)}", path))  # an alias may name parameters this path lacks
-    op["parameters"] = [p for p in op.get("parameters", []) if p.get("in") not in ("header", "path")
-                        or p.get("in") == "path" and p.get("name") in names]
-    body = op.get("requestBody")
-    if body is not None:
-        body["content"] = {_NOT_FORMS.get(media, media): entry for media, entry in body.get("content", {}).items()}
-    responses = op.setdefault("responses", {})
-    for status in ("400", "404", *(("413",) if body is not None else ())):
-        documented = responses.get(status, {}).get("content", {}).get(_JSON, {}).get("schema")
-        schema = ref("Error") if documented is None else {"anyOf": [documented, ref("Error")]}
-        responses[status] = {"description": responses.get(status, {}).get("description", "Error"),
-                             "content": {_JSON: {"schema": schema}}}
-    responses["401"] = {"$ref": "#/components/responses/Unauthorized"}
-    for response in responses.values():
-        if "$ref" not in response:
-            response.setdefault("description", "")
-    op.pop("tags", None)
-    return op
-
-
 def openapi_document(server_url: str = "") -> dict[str, Any]:
     """The OpenAPI 3.1 document of the whole HTTP surface: Mailgun's API under /v3 and /v2, and /mock.
 
@@ -424,11 +353,8 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
         paths.update({prefix + path: item for path, item in _mailgun_paths(suffix).items()})
     paths.update({"/mock" + path: item for path, item in _mock_paths().items()})
     paths.update(_account_paths())
-    for path, methods in FROM_MAILGUN.items():
-        for prefix in (("/v3", "/v2") if path.startswith("/v3/") else (path[:3],)):  # v1, v4, v5 served once
-            item = paths.setdefault(prefix + path[3:], {})
-            for method in methods:
-                item[method] = _from_mailgun(path, method, "" if prefix == path[:3] else prefix[1:].upper())
+    for path, item in served_operations().items():
+        paths.setdefault(path, {}).update(item)
     paths.update(inbox_paths())  # the web inbox: pages, its JSON under /mock, the bridge
     document: dict[str, Any] = {
         "openapi": "3.1.0",

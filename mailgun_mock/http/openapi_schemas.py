@@ -21,7 +21,8 @@ Schema = dict[str, Any]
 WEBHOOK_NAMES = ("accepted", "clicked", "complained", "delivered", "opened", "permanent_fail",
                  "temporary_fail", "unsubscribed")
 #: The outcomes of a mock rule (``mailgun_mock.lang.send_rules.OUTCOMES``).
-OUTCOMES = ("deliver", "bounce", "temporary-fail", "complain", "unsubscribe", "open", "click", "reject")
+OUTCOMES = ("deliver", "bounce", "temporary-fail", "complain", "unsubscribe", "open", "click", "reject",
+            "rate-limit")
 
 STR: Schema = {"type": "string"}
 INT: Schema = {"type": "integer"}
@@ -72,6 +73,8 @@ _RULE_OPTIONS: dict[str, Schema] = {
     "message": {**STR, "description": "reject only"},
     "code": {**INT, "minimum": 100, "maximum": 999, "description": "bounce and temporary-fail only"},
     "description": {**STR, "description": "bounce and temporary-fail only"},
+    "limit": {**INT, "minimum": 1, "maximum": 1_000_000, "description": "rate-limit only: sends allowed per window"},
+    "window": {**INT, "minimum": 1, "maximum": 86_400, "description": "rate-limit only: the window, in seconds"},
 }
 _OUTCOME: Schema = {"type": "string", "enum": list(OUTCOMES)}
 

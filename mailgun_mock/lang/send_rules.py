@@ -7,7 +7,13 @@ and unsubscribe lists, which override every rule except ``reject``. A rule reads
 
     {"match": {"recipient": REGEX, "domain": REGEX, "tag": TAG, "header": [NAME, REGEX]},
      "outcome": OUTCOME | [OUTCOME, ...],
-     "retries": 0-10, "status": 400-599, "message": TEXT, "code": SMTP-CODE, "description": TEXT}
+     "retries": 0-10, "status": 400-599, "message": TEXT, "code": SMTP-CODE, "description": TEXT,
+     "limit": N, "window": SECONDS}
+
+``rate-limit`` counts the matching sends (requests, not chance): past ``limit`` of them within
+``window`` seconds of the mock's clock the API answers Mailgun's 429. Reserved test recipients
+(``delivered@``, ``bounce@``, ``complain@``, ``unsubscribe@``, ``defer@``, ``reject@`` at the test
+recipient domain, each with an optional ``+label``) act as the rule of that name when no rule matches.
 
 Choices where Mailgun documents nothing: a temporary failure has reason ``generic``; running out of
 retries ends in a permanent failure with reason ``old`` and the same SMTP code, which (being a soft
@@ -32,16 +38,18 @@ from ..base.records import ListKind, SuppressionHit
 from .filters import HeaderSource, compile_pattern
 
 __all__ = ["DeliveryPlan", "ENGAGEMENT_EVENTS", "MATCH_TIMEOUT", "OUTCOMES", "Rule", "Step", "engagement_step",
-           "parse_rule", "plan_delivery"]
+           "parse_rule", "plan_delivery", "reserved_rule"]
 
 StepKind = Literal["delivered", "failed", "opened", "clicked", "unsubscribed", "complained"]
 Severity = Literal["temporary", "permanent"]
 
-OUTCOMES = ("deliver", "bounce", "temporary-fail", "complain", "unsubscribe", "open", "click", "reject")
+OUTCOMES = ("deliver", "bounce", "temporary-fail", "complain", "unsubscribe", "open", "click", "reject",
+            "rate-limit")
 MATCH_TIMEOUT = 0.05  # seconds one matcher's regex may run; a timeout counts as no match
-_FIELDS = ("match", "outcome", "retries", "status", "message", "code", "description")
+_FIELDS = ("match", "outcome", "retries", "status", "message", "code", "description", "limit", "window")
+_OLD_FIELDS = _FIELDS[:7]  # rules snapshotted before rate-limit existed lack limit and window
 _MATCHERS = ("recipient", "domain", "tag", "header")
-_ALONE = ("bounce", "reject")
+_ALONE = ("bounce", "reject", "rate-limit")
 # Engagement, in the order it happens: step kind, seconds after delivery, list it adds the address to.
 _ENGAGEMENT: dict[str, tuple[StepKind, float, ListKind | None]] = {
     "open": ("opened", 60.0, None),
@@ -85,6 +93,8 @@ class Rule:
     message: str | None = None
     code: int | None = None
     description: str | None = None
+    limit: int | None = None
+    window: int | None = None
 
     def matches(self, recipient: str, tags: Sequence[str], headers: HeaderSource,
                 *, timeout: float = MATCH_TIMEOUT) -> tuple[bool, str]:
@@ -128,7 +138,8 @@ class Rule:
         if self.header is not None:
             match["header"] = list(self.header)
         return {"id": self.id, "match": match, "outcome": list(self.outcome), "retries": self.retries,
-                "status": self.status, "message": self.message, "code": self.code, "description": self.description}
+                "status": self.status, "message": self.message, "code": self.code, "description": self.description,
+                "limit": self.limit, "window": self.window}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Rule:
@@ -136,7 +147,8 @@ class Rule:
 
         :raises ValueError: naming the rule and the field when the data doesn't fit.
         """
-        if not isinstance(data, Mapping) or set(data) != {"id", *_FIELDS} or not isinstance(data["id"], str):
+        if not isinstance(data, Mapping) or set(data) not in ({"id", *_FIELDS}, {"id", *_OLD_FIELDS}) \
+                or not isinstance(data["id"], str):
             raise ValueError(f"Rule: expected an object with exactly the fields id, {', '.join(_FIELDS)}")
         try:
             return parse_rule({k: v for k, v in data.items() if k != "id"}, rule_id=data["id"])
@@ -175,7 +187,8 @@ def parse_rule(data: Mapping[str, Any], *, rule_id: str) -> Rule:
     outcome = _outcome(fields["outcome"])
     first = outcome[0]
     applies = {"retries": first == "temporary-fail", "status": first == "reject", "message": first == "reject",
-               "code": first in _FAILURE_DEFAULTS, "description": first in _FAILURE_DEFAULTS}
+               "code": first in _FAILURE_DEFAULTS, "description": first in _FAILURE_DEFAULTS,
+               "limit": first == "rate-limit", "window": first == "rate-limit"}
     for key, ok in applies.items():
         if key in fields and not ok:
             raise BadRequest(f"'{key}' does not apply to outcome {first!r}")
@@ -198,6 +211,8 @@ def parse_rule(data: Mapping[str, Any], *, rule_id: str) -> Rule:
         message=_text(fields, "message"),
         code=_int(fields, "code", 100, 999, code) if applies["code"] else None,
         description=_text(fields, "description", description) if applies["description"] else None,
+        limit=_int(fields, "limit", 1, 1_000_000, 1) if applies["limit"] else None,
+        window=_int(fields, "window", 1, 86_400, 60) if applies["window"] else None,
     )
 
 
@@ -296,17 +311,20 @@ class DeliveryPlan:
     :param reject: ``(status, message)`` when the send is to be refused at the API, with no events.
     :param rule_id: the rule followed, if one matched and was not overridden by a suppression.
     :param explanation: which rule matched and why, or why none did, or the suppression that won.
+    :param rate_limit: ``(limit, window)`` of a ``rate-limit`` rule: the caller counts the sends.
     """
 
     steps: tuple[Step, ...]
     reject: tuple[int, str] | None = None
     rule_id: str | None = None
     explanation: str = ""
+    rate_limit: tuple[int, float] | None = None
 
 
 def plan_delivery(rules: Sequence[Rule], *, recipient: str, tags: Sequence[str], headers: HeaderSource,
                   suppression: SuppressionHit | None, retry_schedule: Sequence[float],
-                  sending_domain: str | None = None, timeout: float = MATCH_TIMEOUT) -> DeliveryPlan:
+                  sending_domain: str | None = None, timeout: float = MATCH_TIMEOUT,
+                  test_domain: str | None = None) -> DeliveryPlan:
     """Plan the events for one recipient: the first matching rule wins; with none, plain delivery.
 
     A suppression overrides every rule except ``reject``, which still refuses the send.
@@ -314,6 +332,8 @@ def plan_delivery(rules: Sequence[Rule], *, recipient: str, tags: Sequence[str],
     :param retry_schedule: seconds between delivery attempts; ``temporary-fail`` with more retries
         than it has entries fails permanently (reason ``old``) at the last attempt.
     :param sending_domain: named in ``reject``'s default message (else the recipient's domain).
+    :param test_domain: the reserved test recipients' domain: with no rule matching, their local part
+        (before any ``+label``) names the outcome.
     """
     rule: Rule | None = None
     why = "no rule matched: plain delivery"
@@ -322,6 +342,9 @@ def plan_delivery(rules: Sequence[Rule], *, recipient: str, tags: Sequence[str],
         if matched:
             rule, why = candidate, f"rule {candidate.id} matched: {reasons}"
             break
+    if rule is None and test_domain and domain_of(recipient).lower() == test_domain:
+        rule = reserved_rule(recipient.rpartition("@")[0].partition("+")[0].lower())
+        why = f"reserved test recipient {recipient}" if rule is not None else why
     if rule is not None and rule.outcome[0] == "reject":
         assert rule.status is not None
         domain = sending_domain or domain_of(recipient)
@@ -329,10 +352,18 @@ def plan_delivery(rules: Sequence[Rule], *, recipient: str, tags: Sequence[str],
         if message is None:
             message = f"Domain {domain} is not allowed to send: rejected by a mock rule"
         return DeliveryPlan((), (rule.status, message), rule.id, why)
+    if rule is not None and rule.outcome[0] == "rate-limit":
+        assert rule.limit is not None and rule.window is not None
+        rate = (rule.limit, rule.window)
+        if suppression is None:
+            return DeliveryPlan((Step(0.0, "delivered", None, None, 250, "OK", None),), None, rule.id, why, rate)
+    else:
+        rate = None
     if suppression is not None:
         overriding = f", overriding rule {rule.id}" if rule is not None else ""
         step = Step(0.0, "failed", "permanent", suppression.reason, suppression.code, suppression.description, None)
-        return DeliveryPlan((step,), None, None, f"suppressed: the address is on the {suppression.kind} list{overriding}")
+        return DeliveryPlan((step,), None, None, f"suppressed: the address is on the {suppression.kind} list{overriding}",
+                            rate)
     if rule is None:
         return DeliveryPlan((Step(0.0, "delivered", None, None, 250, "OK", None),), None, None, why)
     return DeliveryPlan(_steps(rule, retry_schedule), None, rule.id, why)
@@ -369,3 +400,16 @@ def _steps(rule: Rule, schedule: Sequence[float]) -> tuple[Step, ...]:
         if name in rule.outcome:
             steps.append(Step(at + offset, kind, None, None, 0, "", suppress))
     return tuple(steps)
+
+
+#: The reserved test recipients: local part -> the rule they act as.
+_RESERVED: dict[str, dict[str, Any]] = {"delivered": {"outcome": "deliver"}, "bounce": {"outcome": "bounce"},
+             "complain": {"outcome": ["deliver", "complain"]}, "unsubscribe": {"outcome": ["deliver", "unsubscribe"]},
+             "defer": {"outcome": "temporary-fail", "retries": 1},
+             "reject": {"outcome": "reject", "message": "rejected: reserved test recipient reject@"}}
+
+
+def reserved_rule(local_part: str) -> Rule | None:
+    """The rule a reserved test recipient's local part acts as (``bounce`` -> a bounce…), or ``None``."""
+    spec = _RESERVED.get(local_part)
+    return None if spec is None else parse_rule(spec, rule_id=f"reserved-{local_part}")

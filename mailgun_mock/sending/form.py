@@ -14,8 +14,8 @@ Choices where Mailgun's docs are silent:
   (``undisclosed-recipients:;`` for Cc and Bcc), Cc stays visible. ``%recipient%`` is the plain address, and a
   missing ``%recipient.key%`` becomes ``""``, in subject, bodies, ``h:`` headers and ``v:`` values.
 - The recipient limit counts To, Cc and Bcc together, after case-insensitive deduplication.
-- ``h:`` headers clashing with ones the mock writes (From, To, Cc, Bcc, Subject, Message-Id, MIME structure) are
-  ignored; ``h:Date`` replaces the generated Date. ``messages.mime`` delivers the MIME unchanged (options are only
+- ``h:Message-Id`` becomes the message's id (and the answer's); other ``h:`` headers clashing with ones the mock
+  writes (From, To, Cc, Bcc, Subject, MIME structure) are ignored; ``h:Date`` replaces the generated Date. ``messages.mime`` delivers the MIME unchanged (options are only
   recorded) to every ``to`` address, adding a Message-Id only when it has none.
 """
 
@@ -162,12 +162,16 @@ def parse_send(domain: str, params: Form, files: FileParts, *, now: float, max_s
         raise BadRequest("Need at least one of 'text', 'html', 'amp-html' or 'template' parameters specified")
     if template is not None and html is not None:
         raise BadRequest("Only one parameters 'html' or 'template' is allowed")
+    options = _option_fields(params)
+    own_id = next((v.strip() for n, v in options["headers"] if n.lower() == "message-id" and v.strip()), None)
+    if own_id is not None and not re.fullmatch(r"<?[^<>\s@]+@[^<>\s@]+>?", own_id):
+        raise BadRequest(f"'h:Message-Id' is not a valid Message-Id: {own_id[:100]!r}")
     return SendRequest(
         domain=domain, from_=", ".join(item for item, _ in senders), sender=senders[0][1],
         to=tuple(item for item, _ in to), cc=tuple(item for item, _ in cc), bcc=tuple(item for item, _ in bcc),
         recipients=_recipients(to + cc + bcc), subject=_first(params, "subject") or "", text=text, html=html,
-        amp_html=amp, attachments=_files(files, "attachment"), inline=_files(files, "inline"),
-        accepted_at=now, **_option_fields(params),
+        amp_html=amp, attachments=_files(files, "attachment"), inline=_files(files, "inline"), accepted_at=now,
+        mime_message_id=None if own_id is None else f"<{own_id.strip('<>')}>", **options,
     )
 
 

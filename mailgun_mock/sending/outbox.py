@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import math
+from email.utils import formatdate
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -36,9 +38,14 @@ QUEUED = "Queued. Thank you."
 class RuleRejection(MailgunMockError):
     """A send refused at the API by a ``reject`` rule, with the rule's status and message."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.headers = headers or {}
+
+
+#: What a test-mode send logs after ``accepted``: Mailgun's ``delivered`` with code 650.
+_TEST_MODE = Step(0.0, "delivered", None, None, 650, "OK", None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +64,8 @@ class _Recipient:
     click_url: str
     opens_tracked: bool
     clicks_tracked: bool
+    test_mode: bool = False
+    accepted_at: float = 0.0
 
 
 class Outbound:
@@ -77,6 +86,8 @@ class Outbound:
         self.emit = emit
         self.call_at = call_at
         self.route_inbound = route_inbound
+        self._sends: dict[str, list[float]] = {}  # rate-limit rule id -> times of the sends it counted
+        self._envelopes_cleared: dict[str, float] = {}  # domain -> when its undelivered mail was deleted
 
     def send(self, req: sending.SendRequest) -> dict[str, str]:
         """Accept a parsed send: answers ``{"id", "message": "Queued. Thank you."}``.
@@ -95,11 +106,14 @@ class Outbound:
             for rcpt in outgoing.recipients:
                 hit = self.store.suppression(req.domain, rcpt, req.tags)
                 plan = plan_delivery(rules, recipient=rcpt, tags=req.tags, headers=parsed, suppression=hit,
-                                     retry_schedule=self.config.retry_schedule, sending_domain=req.domain)
+                                     retry_schedule=self.config.retry_schedule, sending_domain=req.domain,
+                                     test_domain=self.config.test_recipient_domain)
                 if plan.reject is not None:
                     raise RuleRejection(*plan.reject)
                 plans.append((rcpt, plan))
             planned.append((outgoing, parsed, plans))
+        self._count_sends(req.domain, now, {p.rule_id: p.rate_limit for _, _, ps in planned for _, p in ps
+                                            if p.rate_limit is not None and p.rule_id is not None})
         keys = []
         start = max(now, req.deliver_at or now)
         for outgoing, parsed, plans in planned:
@@ -114,12 +128,12 @@ class Outbound:
             opens, clicks = _tracking(req, parsed, self.store.resources.domains.get(req.domain))
             for rcpt, plan in plans:
                 target = _Recipient(req.domain.lower(), rcpt, req.sender, mid, block, storage, req.tags, variables,
-                                    outgoing.raw, _first_link(parsed), opens, clicks)
+                                    outgoing.raw, _first_link(parsed), opens, clicks, req.test_mode, now)
                 self.emit(target.domain, event_bodies.sent_event(
                     "accepted", new_event_id(), now, recipient=rcpt, sender=req.sender, message=block,
                     storage=storage, tags=req.tags, user_variables=variables, test_mode=req.test_mode))
-                if not req.test_mode:  # test mode: accepted, and nothing after it
-                    self._schedule(target, plan, start)
+                # Test mode: Mailgun logs delivered with code 650 and sends nothing.
+                self._schedule(target, DeliveryPlan((_TEST_MODE,)) if req.test_mode else plan, start)
         self.store.add_sent(SentMessage(
             message_id=mid, domain=req.domain.lower(), storage_keys=tuple(keys), recipients=req.recipients,
             sender=req.from_, subject=req.subject, tags=req.tags, test_mode=req.test_mode, sent_at=now,
@@ -143,6 +157,30 @@ class Outbound:
                             _user_variables(parsed), stored.raw, _first_link(parsed), True, True)
         self._run_step(target, step, 0, self.clock.now())
 
+    def _count_sends(self, domain: str, now: float, limits: dict[str, tuple[int, float]]) -> None:
+        """Count a send against each rate-limit rule it matched; past a rule's limit in its window, refuse
+        it with Mailgun's 429, ``Retry-After`` and ``X-RateLimit-Reset`` (milliseconds)."""
+        for rule_id, (limit, window) in limits.items():
+            recent = [t for t in self._sends.get(rule_id, []) if t > now - window]
+            if len(recent) >= limit:
+                reset = recent[0] + window
+                until = formatdate(reset, usegmt=True)
+                raise RuleRejection(429, f"Domain {domain} is not allowed to send: request limit exceeded, try again "
+                                         f"after {until}", {"Retry-After": str(max(1, math.ceil(reset - now))),
+                                                            "X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0",
+                                                            "X-RateLimit-Reset": str(int(reset * 1000))})
+            self._sends[rule_id] = [*recent, now]
+
+    def clear(self) -> None:
+        """Forget rate-limit counts and deleted envelopes (on reset, with the clock back to real time)."""
+        self._sends.clear()
+        self._envelopes_cleared.clear()
+
+    def clear_envelopes(self, domain: str) -> None:
+        """``DELETE /v3/<domain>/envelopes``: drop the domain's scheduled and undelivered mail: every step
+        still to come of a message accepted until now."""
+        self._envelopes_cleared[domain.lower()] = self.clock.now()
+
     def _schedule(self, target: _Recipient, plan: DeliveryPlan, start: float) -> None:
         attempt = 0
         for step in plan.steps:
@@ -157,6 +195,9 @@ class Outbound:
         # Stamped with the time the step was due, not when it ran: after a clock jump the
         # events still read as they would have happened.
         now = when
+        cleared = self._envelopes_cleared.get(target.domain, -math.inf)
+        if target.accepted_at <= cleared < when:
+            return  # its envelope was deleted before this step fell due
         status: dict[str, Any] | None = None
         if step.kind in ("delivered", "failed"):
             status = {"attempt-no": attempt, "code": step.code,
@@ -169,7 +210,7 @@ class Outbound:
                     if self.config.retry_schedule else 0
         event = event_bodies.sent_event(
             step.kind, new_event_id(), now, recipient=target.recipient, sender=target.sender, message=target.message,
-            storage=target.storage, tags=target.tags, user_variables=target.user_variables, test_mode=False,
+            storage=target.storage, tags=target.tags, user_variables=target.user_variables, test_mode=target.test_mode,
             status=status, severity=step.severity, reason=step.reason, url=target.click_url)
         self.emit(target.domain, event)
         if step.suppress is not None:
@@ -177,7 +218,7 @@ class Outbound:
             tag = "*" if kind == "unsubscribes" else None
             self.store.add_suppression(kind, target.domain, target.recipient, code=step.code or 550,
                                        error=step.description, created_at=now, tag=tag)
-        if step.kind == "delivered" and self._receives(target):
+        if step.kind == "delivered" and not target.test_mode and self._receives(target):
             self._loopback(target)
 
     def _receives(self, target: _Recipient) -> bool:

@@ -134,6 +134,26 @@ class Domains(Section):
                 self._changed()
             return gone
 
+    def tags(self, name: str) -> dict[str, Any]:
+        """A domain's tag notes: tag -> ``{"description", "deleted_at"}`` (``{}`` for an unknown domain)."""
+        with self._lock:
+            record = self._data.get(name.lower())
+            return {} if record is None else copy.deepcopy(record.get("tags", {}))
+
+    def note_tag(self, name: str, tag: str, *, description: str | None = None, deleted_at: float | None = None) -> bool:
+        """Give a tag a description, or mark it deleted at a time; whether the domain exists."""
+        with self._lock:
+            record = self._data.get(name.lower())
+            if record is None:
+                return False
+            note = record.setdefault("tags", {}).setdefault(tag, {"description": "", "deleted_at": None})
+            if description is not None:
+                note["description"] = description
+            if deleted_at is not None:
+                note.update(deleted_at=deleted_at, description="")
+            self._changed()
+            return True
+
     def password_of(self, name: str, login: str) -> str | None:
         """The SMTP password of ``login`` on domain ``name``, or ``None``."""
         with self._lock:

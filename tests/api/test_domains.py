@@ -109,3 +109,32 @@ def test_sending_queues(api: Api) -> None:
     assert api.get("/v3/domains/q.example/sending_queues").json() == {
         "regular": {"is_disabled": False}, "scheduled": {"is_disabled": False}}
     assert api.get("/v3/domains/none.example/sending_queues").status == 404
+
+
+def test_dkim_authority_and_selector(api: Api) -> None:
+    """The DKIM selector names the DKIM record; the authority answers the sending records and whether it changed."""
+    api.post("/v4/domains", data={"name": "k.example"})
+    assert api.put("/v3/domains/k.example/dkim_selector", data={"dkim_selector": "mg2025"}).json() == {
+        "message": "DKIM selector changed"}
+    records = api.get("/v4/domains/k.example").json()["sending_dns_records"]
+    assert any(r["name"] == "mg2025._domainkey.k.example" for r in records)
+    changed = api.put("/v3/domains/k.example/dkim_authority", data={"self": "false"}).json()
+    assert changed["changed"] is True and changed["message"] == "Domain DKIM authority has been changed"
+    assert api.put("/v3/domains/k.example/dkim_selector", data={"dkim_selector": "bad selector"}).status == 400
+
+
+def test_tags_from_sends_describe_delete_and_limits(api: Api) -> None:
+    """Tags come from sends; one is read, described, deleted (until used again); limits count them; pages by tag."""
+    for tag in ("news", "promo", "alerts"):
+        api.post("/v3/t.example/messages", data={"from": "a@t.example", "to": "b@x.example", "subject": "s",
+                                                 "text": "t", "o:tag": tag})
+    listed = api.get("/v3/t.example/tags", params={"limit": "2"}).json()
+    assert [t["tag"] for t in listed["items"]] == ["alerts", "news"]
+    rest = api.get("/" + listed["paging"]["next"].split("/", 3)[3]).json()
+    assert [t["tag"] for t in rest["items"]] == ["promo"]
+    assert api.get("/v3/t.example/tag", params={"tag": "news"}).json()["first-seen"].endswith("+0000 UTC")
+    assert api.put("/v3/t.example/tag", params={"tag": "news", "description": "weekly"}).json() == {"message": "Tag updated"}
+    assert api.get("/v3/t.example/tag", params={"tag": "news"}).json()["description"] == "weekly"
+    assert api.delete("/v3/t.example/tag", params={"tag": "promo"}).json() == {"message": "Tag deleted"}
+    assert api.get("/v3/t.example/tag", params={"tag": "promo"}).status == 404
+    assert api.get("/v3/domains/t.example/limits/tag").json() == {"id": "t.example", "limit": 5000, "count": 2}

@@ -56,11 +56,13 @@ def test_send_bcc_is_delivered_but_not_shown(api: Api) -> None:
     assert "hidden@example.org" not in stored["body-mime"]
 
 
-def test_send_test_mode_logs_accepted_only(api: Api) -> None:
-    """o:testmode=yes: the message is accepted (flagged) and nothing follows, even after time passes."""
+def test_send_test_mode_logs_delivered_with_code_650(api: Api) -> None:
+    """o:testmode=yes: accepted, then delivered with code 650 as Mailgun logs it, both flagged, nothing else."""
     api.post(SEND, data={**BASIC, "o:testmode": "yes"})
     api.post("/mock/clock", json={"advance": 3600})
-    assert [(e["event"], e["flags"]["is-test-mode"]) for e in events(api)] == [("accepted", True)]
+    logged = events(api)
+    assert [(e["event"], e["flags"]["is-test-mode"]) for e in logged] == [("accepted", True), ("delivered", True)]
+    assert logged[1]["delivery-status"]["code"] == 650
 
 
 def test_send_deliverytime_waits_for_the_clock(api: Api) -> None:

@@ -1,5 +1,6 @@
 """Domains: ``/v4/domains`` (list, create, get, update, verify), ``/v3/domains/<name>`` (delete, and
-the v3 forms older SDKs still call), tracking settings, SMTP credentials and sending queues."""
+the v3 forms older SDKs still call), tracking settings, DKIM authority and selector, SMTP credentials,
+sending queues, and tags (``/<domain>/tags``, ``/<domain>/tag``, ``/domains/<domain>/limits/tag``)."""
 
 from __future__ import annotations
 
@@ -92,3 +93,39 @@ def delete_credential(name: str, spec: str) -> ResponseReturnValue:
 @bp.get("/domains/<name>/sending_queues")
 def sending_queues(name: str) -> ResponseReturnValue:
     return jsonify(backend().sending_queues(name))
+
+
+@bp.put("/domains/<name>/dkim_authority")
+def update_dkim_authority(name: str) -> ResponseReturnValue:
+    return jsonify(backend().update_dkim_authority(name, params().get("self")))
+
+
+@bp.put("/domains/<name>/dkim_selector")
+def update_dkim_selector(name: str) -> ResponseReturnValue:
+    return jsonify(backend().update_dkim_selector(name, params().get("dkim_selector")))
+
+
+@bp.get("/domains/<name>/limits/tag")
+def tag_limits(name: str) -> ResponseReturnValue:
+    return jsonify(backend().tag_limits(name))
+
+
+@bp.get("/<domain>/tags")
+def list_tags(domain: str) -> ResponseReturnValue:
+    return jsonify(backend().list_tags(domain, query()))
+
+
+@bp.get("/<domain>/tag")
+def get_tag(domain: str) -> ResponseReturnValue:
+    return jsonify(backend().get_tag(domain, query().get("tag")))
+
+
+@bp.put("/<domain>/tag")
+def update_tag(domain: str) -> ResponseReturnValue:
+    form = params()
+    return jsonify(backend().update_tag(domain, form.get("tag"), form.get("description")))
+
+
+@bp.delete("/<domain>/tag")
+def delete_tag(domain: str) -> ResponseReturnValue:
+    return jsonify(backend().delete_tag(domain, params().get("tag")))

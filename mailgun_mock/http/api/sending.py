@@ -1,4 +1,4 @@
-"""``/v3/<domain>/messages`` and ``messages.mime``: sending."""
+"""``/v3/<domain>/messages`` and ``messages.mime``: sending; ``envelopes``: dropping what is still to go."""
 
 from __future__ import annotations
 
@@ -18,3 +18,8 @@ def send_message(domain: str) -> ResponseReturnValue:
 @bp.post("/<domain>/messages.mime")
 def send_mime(domain: str) -> ResponseReturnValue:
     return jsonify(backend().send_mime(domain, params(), files(), request.content_type or ""))
+
+
+@bp.delete("/<domain>/envelopes")
+def delete_envelopes(domain: str) -> ResponseReturnValue:
+    return jsonify(backend().delete_envelopes(domain))
