@@ -8,7 +8,6 @@ The webhook attempt log, retry now, replay, route dry runs and suppression edits
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
@@ -19,6 +18,7 @@ from ..base.errors import BadRequest, NotFound, RequestTimeout
 from ..base.logtext import shorten
 from ..mail.extract import find_codes, find_links
 from ..mail.parse import ParsedMessage
+from ..sending.outbox import user_variables
 from .inbox_index import Entry, Filters, InboxIndex, Snapshot, bare_id
 from .inbox_tools import InboxTools
 from .params import integer
@@ -219,14 +219,7 @@ class InboxOperations(InboxTools):
 
     def _options(self, entry: Entry, parsed: ParsedMessage) -> dict[str, Any]:
         sent = next((s for s in self.store.sent() if entry.id in s.storage_keys), None)
-        variables: dict[str, Any] = {}
-        for value in parsed.header_values("X-Mailgun-Variables"):
-            try:
-                data = json.loads(value)
-            except ValueError:
-                continue
-            if isinstance(data, dict):
-                variables.update(data)
+        variables = user_variables(parsed)
         options = self.store.mailbox.options(entry.message_id)
         return {"tags": list(entry.tags), "test_mode": entry.test_mode,
                 "sent_at": sent.sent_at if sent else entry.time, "deliver_at": sent.deliver_at if sent else None,

@@ -29,7 +29,7 @@ from ..state.store import Store
 from ..wire import event_bodies
 from . import form as sending
 
-__all__ = ["Outbound", "RuleRejection"]
+__all__ = ["Outbound", "RuleRejection", "user_variables"]
 
 log = logging.getLogger("mailgun_mock")
 QUEUED = "Queued. Thank you."
@@ -124,7 +124,7 @@ class Outbound:
             keys.append(stored.key)
             storage = {"key": stored.key, "url": stored.storage_url(self.base_url())}
             block = event_bodies.event_message(parsed, list(outgoing.recipients))
-            variables = {**req.user_variables, **_user_variables(parsed)}
+            variables = {**req.user_variables, **user_variables(parsed)}
             opens, clicks = _tracking(req, parsed, self.store.resources.domains.get(req.domain))
             for rcpt, plan in plans:
                 target = _Recipient(req.domain.lower(), rcpt, req.sender, mid, block, storage, req.tags, variables,
@@ -154,7 +154,7 @@ class Outbound:
         storage = {"key": stored.key, "url": stored.storage_url(self.base_url())}
         target = _Recipient(sent.domain, recipient, stored.sender, sent.message_id,
                             event_bodies.event_message(parsed, list(stored.recipients)), storage, sent.tags,
-                            _user_variables(parsed), stored.raw, _first_link(parsed), True, True)
+                            user_variables(parsed), stored.raw, _first_link(parsed), True, True)
         self._run_step(target, step, 0, self.clock.now())
 
     def _count_sends(self, domain: str, now: float, limits: dict[str, tuple[int, float]]) -> None:
@@ -256,7 +256,7 @@ def _tracking(req: sending.SendRequest, parsed: ParsedMessage, domain: dict[str,
     return opens, clicks
 
 
-def _user_variables(parsed: ParsedMessage) -> dict[str, Any]:
+def user_variables(parsed: ParsedMessage) -> dict[str, Any]:
     """``user-variables`` from the message's ``X-Mailgun-Variables`` headers (several are merged)."""
     merged: dict[str, Any] = {}
     for value in parsed.header_values("X-Mailgun-Variables"):
