@@ -107,3 +107,86 @@ def test_wait_for_deliveries_says_when_nothing_was_attempted(mailgun_mock: Mailg
     """With no webhook at all, the failure says so."""
     with pytest.raises(AssertionError, match="no webhook was attempted at all"):
         mailgun_mock.wait_for_deliveries(timeout=0.05)
+
+
+NO_NETWORK_CONFTEST = '''
+import socket
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def loopback_only(monkeypatch):
+    """No name but loopback resolves: a call that escaped the mock fails here, never reaching Mailgun."""
+    real = socket.getaddrinfo
+
+    def resolve(host, *args, **kwargs):
+        if str(host) not in ("127.0.0.1", "localhost", "::1"):
+            raise socket.gaierror(socket.EAI_NONAME, f"{host}: not resolved in this test")
+        return real(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+'''
+
+HARD_CODED = '''
+import pytest
+import requests
+
+FORM = {"from": "a@example.com", "to": "b@example.net", "subject": "Hi", "text": "x"}
+
+
+def test_app_with_the_real_url(mailgun_mock):
+    """An app's hard-coded Mailgun URL reaches the mock, and the test asserts on the outbox."""
+    reply = requests.post("https://api.mailgun.net/v3/example.com/messages", auth=("api", mailgun_mock.api_key),
+                          data=FORM, timeout=5)
+    assert reply.status_code == 200
+    mailgun_mock.assert_sent(to="b@example.net", subject="Hi")
+
+
+def test_without_the_fixture_nothing_is_intercepted():
+    """A test that does not ask for the mock gets no interception."""
+    with pytest.raises(requests.ConnectionError):
+        requests.post("https://api.mailgun.net/v3/example.com/messages", data=FORM, timeout=5)
+'''
+
+
+def test_plugin_intercepts_mailgun_hosts_by_default(pytester: pytest.Pytester) -> None:
+    """With no configuration, the fixture answers calls to https://api.mailgun.net, and only in tests using it."""
+    pytester.makeconftest(NO_NETWORK_CONFTEST)
+    pytester.makepyfile(test_app=HARD_CODED)
+    pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", "no:randomly").assert_outcomes(passed=2)
+
+
+def test_plugin_intercept_ini_option_turns_it_off(pytester: pytest.Pytester) -> None:
+    """mailgun_mock_intercept = false: the real URL is not intercepted (here it fails to resolve), mock.url still works."""
+    pytester.makeconftest(NO_NETWORK_CONFTEST)
+    pytester.makeini("[pytest]\nmailgun_mock_intercept = false\n")
+    pytester.makepyfile(test_off='''
+import pytest
+import requests
+
+def test_real_url_is_not_intercepted(mailgun_mock):
+    """The call goes to the network, where the conftest refuses to resolve the name."""
+    with pytest.raises(requests.ConnectionError):
+        requests.get("https://api.mailgun.net/v3/routes", auth=("api", mailgun_mock.api_key), timeout=5)
+    assert mailgun_mock.session.get(f"{mailgun_mock.url}/v3/routes").status_code == 200
+''')
+    pytester.runpytest_subprocess("-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_plugin_swallowed_refusal_fails_the_test(pytester: pytest.Pytester) -> None:
+    """A call to an intercepted host the mock cannot serve fails the test, even when the app swallowed the error."""
+    pytester.makeconftest(NO_NETWORK_CONFTEST)
+    pytester.makepyfile(test_swallow='''
+import requests
+
+def test_app_swallows_errors(mailgun_mock):
+    """The app catches everything, as some do."""
+    try:
+        requests.get("https://api.mailgun.net:8080/v3/routes", timeout=5)
+    except Exception:
+        pass
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    result.stdout.fnmatch_lines(["*refused calls to an intercepted Mailgun host*https://api.mailgun.net:8080/v3/routes*"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ssl
 import threading
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from ..backend.core import Backend
@@ -17,6 +18,7 @@ from .wsgi_server import WsgiServer
 if TYPE_CHECKING:
     import requests
 
+    from .intercept import Interception
     from .smtp import SmtpListener
     from .tls import TlsFiles
 
@@ -174,6 +176,22 @@ class MailgunMock(Service, MockHelpers):
             self._session = requests.Session()
             self._session.auth = ("api", self.api_key)
         return self._session
+
+    def intercept(self, hosts: Iterable[str] = ("api.mailgun.net", "api.eu.mailgun.net")) -> Interception:
+        """A context manager during which calls to ``hosts`` through ``requests``, ``httpx`` and ``urllib3``
+        are answered by this mock in process, with no socket and no URL to configure (the pytest fixture
+        does this by default). Works whether or not the server is started. See :mod:`.intercept`.
+
+        ::
+
+            with mock.intercept():
+                requests.post("https://api.mailgun.net/v3/example.com/messages", auth=("api", key), data=...)
+
+        :param hosts: host names (served on https 443 and http 80), or ``name:port`` entries.
+        """
+        from .intercept import Interception
+
+        return Interception(self.app, hosts, self.backend)
 
     def _bound_port(self) -> int:
         assert self._server is not None

@@ -11,6 +11,7 @@ from email.message import EmailMessage, MIMEPart
 from email.parser import BytesParser
 
 from ..base.addresses import domain_of
+from .assemble import assemble
 from .headers import parse_addresses
 
 __all__ = ["build_message"]
@@ -58,6 +59,30 @@ def build_message(
     :raises ValueError: for a header name that is not printable ASCII without ``:`` or space, or an
         address header so malformed that no address can be written.
     """
+    attachments, inline, headers = list(attachments), list(inline), list(headers)
+    # Ordinary mail: the same bytes, assembled without the header registry in a fraction of the time.
+    fast = assemble(from_=from_, to=to, cc=cc, subject=subject, text=text, html=html, attachments=attachments,
+                    inline=inline, headers=headers, amp_html=amp_html)
+    if fast is not None:
+        return fast
+    return _build_with_email_package(from_=from_, to=to, cc=cc, subject=subject, text=text, html=html,
+                                     attachments=attachments, inline=inline, headers=headers, amp_html=amp_html)
+
+
+def _build_with_email_package(
+    *,
+    from_: str,
+    to: Sequence[str],
+    cc: Sequence[str],
+    subject: str,
+    text: str | None,
+    html: str | None,
+    attachments: Iterable[tuple[str, bytes, str]],
+    inline: Iterable[tuple[str, bytes, str]],
+    headers: Iterable[tuple[str, str]],
+    amp_html: str | None,
+) -> bytes:
+    """:func:`build_message` with ``EmailMessage`` and the header registry: the reference behaviour."""
     extra = list(headers)
     for name, _ in extra:
         if not _FIELD_NAME.fullmatch(name):
