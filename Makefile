@@ -21,7 +21,7 @@ $(TEST_STAMP): setup.cfg pyproject.toml | $(BIN)/python
 	touch $(SERVE_STAMP) $(TEST_STAMP)
 
 serve: $(SERVE_STAMP)
-	$(BIN)/mailgun-mock serve --smtp-port 2525 $(ARGS)
+	$(BIN)/mailgun-mock serve --smtp-port 2525 --smtp-submission-port 2587 $(ARGS)
 
 test: $(TEST_STAMP)
 	$(BIN)/python -m pytest $(ARGS)
