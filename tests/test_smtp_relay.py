@@ -17,6 +17,7 @@ from email.utils import make_msgid
 from typing import Any
 
 import pytest
+import requests
 from pytest_httpserver import HTTPServer
 
 from mailgun_mock import MailgunMock
@@ -238,3 +239,14 @@ def test_relay_busy_port_names_the_listener(relay: MailgunMock) -> None:
         MailgunMock(smtp_port=0, smtp_submission_port=relay.smtp_submission_port).start()
     assert caught.value.listener == "SMTP relay" and caught.value.port == relay.smtp_submission_port
     assert "cannot listen for SMTP relay on 127.0.0.1:" in str(caught.value)
+
+
+def test_relay_health_reports_its_port_and_no_password(relay: MailgunMock) -> None:
+    """GET /mock/health (no key) names the relay's port and shows no SMTP password."""
+    reply = requests.get(f"{relay.url}/mock/health", timeout=10)
+    assert reply.status_code == 200
+    assert reply.json()["smtp_submission"] == {"port": relay.smtp_submission_port, "tls_port": None,
+                                               "starttls": False}
+    assert relay.smtp_password not in reply.text
+    with MailgunMock() as plain:
+        assert requests.get(f"{plain.url}/mock/health", timeout=10).json()["smtp_submission"] is None

@@ -7,7 +7,7 @@ or the domain's own password, or a credential made through the API), and that do
 aiosmtpd does the protocol, the SASL exchange (``authenticator=``, ``auth_required=True``) and TLS
 (``tls_context=`` offers STARTTLS; ``implicit_tls`` wraps a port in TLS from the first byte).
 
-AUTH over plain text: with a certificate (``--tls``) AUTH needs TLS first, as aiosmtpd insists by
+AUTH over plain text: with a certificate (``--tls``, given as ``tls_context``) AUTH needs TLS first, as aiosmtpd insists by
 default (``538``); without one it is allowed, so an application on the developer's machine can send
 through the relay on loopback with no TLS set up. The passwords are the mock's, not real ones.
 
