@@ -148,19 +148,19 @@ class SmtpServer(Service):
     :param backend: what the sessions feed; its ``config`` gives ``max_message_size``.
     :param host: interface to bind.
     :param port: TCP port; ``0`` picks a free one (read :attr:`port` after :meth:`start`).
-    :param implicit_tls: a context to wrap every connection in TLS from its first byte (no STARTTLS).
+    :param wrap_tls: a context to wrap every connection in TLS from its first byte (no STARTTLS).
     """
 
     #: What the log lines call this listener.
     label = "SMTP"
 
     def __init__(self, backend: Backend, host: str = "127.0.0.1", port: int = 0,
-                 implicit_tls: ssl.SSLContext | None = None) -> None:
+                 wrap_tls: ssl.SSLContext | None = None) -> None:
         super().__init__()
         self.backend = backend
         self.host = host
         self.requested_port = port
-        self.implicit_tls = implicit_tls
+        self.wrap_tls = wrap_tls
         # Computed once: aiosmtpd would otherwise call socket.getfqdn() (a DNS lookup) per connection.
         self._hostname = socket.gethostname() or "mailgun-mock"
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -217,7 +217,7 @@ class SmtpServer(Service):
         return smtp
 
     async def _open(self, sock: socket.socket) -> asyncio.AbstractServer:
-        return await asyncio.get_running_loop().create_server(self._session, sock=sock, ssl=self.implicit_tls)
+        return await asyncio.get_running_loop().create_server(self._session, sock=sock, ssl=self.wrap_tls)
 
     async def _close(self) -> None:
         if self._server is not None:

@@ -192,9 +192,9 @@ class SubmissionListener(SmtpServer):
     def _protocol(self, loop: asyncio.AbstractEventLoop) -> SMTP:
         return _RelaySMTP(
             self._handler,
-            plain_auth=self.tls_context is None or self.implicit_tls is not None,
+            plain_auth=self.tls_context is None or self.wrap_tls is not None,  # none, or TLS from the first byte
             authenticator=self._handler.authenticate,
-            tls_context=None if self.implicit_tls is not None else self.tls_context,
+            tls_context=None if self.wrap_tls is not None else self.tls_context,
             data_size_limit=self.backend.config.max_message_size,
             enable_SMTPUTF8=True,
             decode_data=False,
