@@ -1,5 +1,6 @@
-"""The SMTP relay through the clients applications use: Django's SMTP EmailBackend and nodemailer's SMTP
-transport (Node), each pointed at a mock on 127.0.0.1 the test starts.
+"""The SMTP relay through the clients applications use: Django's SMTP EmailBackend (EMAIL_USE_TLS) and
+nodemailer's SMTP transport (Node; STARTTLS, and TLS from the first byte), each pointed at a ``tls=True``
+mock on 127.0.0.1 the test starts and trusting its CA.
 
 Each sends a message with tags, variables and an attachment, and the test checks the outbox, the
 events, the ``delivered`` webhook at a real receiver, and that ``messages.mime`` makes the same of the
@@ -64,9 +65,10 @@ transport.sendMail({
 
 
 @pytest.fixture(scope="module")
-def relay_server() -> Iterator[MailgunMock]:
-    """A mock with the relay on a free port."""
-    with MailgunMock(smtp_submission_port=0, domains=(DOMAIN,)) as mock:
+def relay_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailgunMock]:
+    """A ``tls=True`` mock with the relay (STARTTLS) and its implicit-TLS port on free ports."""
+    with MailgunMock(tls=True, tls_dir=str(tmp_path_factory.mktemp("tls")), smtp_submission_port=0,
+                     smtp_submission_tls_port=0, domains=(DOMAIN,)) as mock:
         yield mock
 
 
@@ -126,12 +128,13 @@ def check_delivered_webhooks(mock: MailgunMock, receiver: HTTPServer, recipients
     assert all(e["event"] == "delivered" and e["tags"] == tags and e["user-variables"] == variables for e in hooked)
 
 
-def test_relay_django_smtp_backend(relay: MailgunMock, httpserver: HTTPServer) -> None:
-    """Django's SMTP EmailBackend logs in and sends with a tag, variables, a Bcc and a PDF, as Mailgun's relay takes it."""
-    assert relay.smtp_submission_port is not None
+def test_relay_django_smtp_backend(relay: MailgunMock, httpserver: HTTPServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Django's SMTP EmailBackend with EMAIL_USE_TLS trusts the mock's CA, logs in and sends a tag, variables, a Bcc, a PDF."""
+    assert relay.smtp_submission_port is not None and relay.ca_file is not None
+    monkeypatch.setenv("SSL_CERT_FILE", relay.ca_file)  # Django's context is ssl.create_default_context()
     backend = mail.get_connection("django.core.mail.backends.smtp.EmailBackend", host="127.0.0.1",
                                   port=relay.smtp_submission_port, username=f"postmaster@{DOMAIN}",
-                                  password=relay.smtp_password, use_tls=False, timeout=10, fail_silently=False)
+                                  password=relay.smtp_password, use_tls=True, timeout=10, fail_silently=False)
     assert isinstance(backend, EmailBackend)
     message = mail.EmailMessage(
         "Welcome from Django", "Hi from Django", f"App <app@{DOMAIN}>", ["Ann <ann@example.net>"],
@@ -159,8 +162,9 @@ def test_relay_django_smtp_backend(relay: MailgunMock, httpserver: HTTPServer) -
 
 
 def run_node(folder: Path, mock: MailgunMock, password: str, **cfg: Any) -> dict[str, Any]:
-    """Run the nodemailer client against the mock's relay; answers what it printed."""
-    cfg = {"port": mock.smtp_submission_port, "user": f"postmaster@{DOMAIN}", "pass": password,
+    """Run the nodemailer client against the mock's relay (STARTTLS, trusting the mock's CA); answers what it printed."""
+    cfg = {"port": mock.smtp_submission_port, "starttls": True, "ca": mock.ca_file, "user": f"postmaster@{DOMAIN}",
+           "pass": password,
            "from": f"App <app@{DOMAIN}>", "to": ["ann@example.net"], "bcc": ["audit@example.org"],
            "pdf": base64.b64encode(PDF).decode(), **cfg}
     done = subprocess.run(["node", str(folder / "client.cjs")], cwd=folder, capture_output=True, text=True,
@@ -191,8 +195,9 @@ def test_relay_nodemailer_smtp_transport(relay: MailgunMock, httpserver: HTTPSer
 
 
 def test_relay_nodemailer_wrong_password_is_refused(relay: MailgunMock, node_client: Path) -> None:
-    """nodemailer reports the relay's 535 for a wrong password, and nothing is sent."""
-    out = run_node(node_client, relay, "not-the-password")
+    """Over the implicit-TLS port (secure: true), nodemailer reports the relay's 535 for a wrong password; nothing is sent."""
+    out = run_node(node_client, relay, "not-the-password", port=relay.smtp_submission_tls_port, starttls=False,
+                   implicit=True)
     assert (out["ok"], out["code"], out["responseCode"]) == (False, "EAUTH", 535)
     assert "Mailgun is not loving your login or password" in out["response"]
     assert relay.outbox == []

@@ -221,12 +221,18 @@ class MailgunMock(Service, MockHelpers):
 
     @property
     def session(self) -> requests.Session:
-        """A ``requests`` session with the API key set: ``mock.session.get(f"{mock.url}/v3/routes")``."""
+        """A ``requests`` session with the API key set (and, with ``tls``, the mock's CA trusted):
+        ``mock.session.get(f"{mock.url}/v3/routes")``."""
         if self._session is None:
             import requests
 
             self._session = requests.Session()
             self._session.auth = ("api", self.api_key)
+            if self.config.tls and self.tls_files is not None:
+                self._session.verify = str(self.tls_files.ca_file)
+                # requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's verify; the mock is
+                # reached directly, so the environment (CA bundles, proxies) has no say here.
+                self._session.trust_env = False
         return self._session
 
     def _bound_port(self) -> int:
