@@ -31,7 +31,7 @@ chromium:
 	fi
 
 serve: $(SERVE_STAMP)
-	$(BIN)/mailgun-mock serve --smtp-port 2525 $(ARGS)
+	$(BIN)/mailgun-mock serve --smtp-port 2525 --smtp-submission-port 2587 $(ARGS)
 
 test: $(TEST_STAMP) chromium
 	$(BIN)/python -m pytest $(ARGS)

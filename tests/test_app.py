@@ -96,13 +96,14 @@ def test_health_needs_no_key(api: Api) -> None:
     """GET /mock/health answers 200 without credentials."""
     reply = api.get("/mock/health", auth=None)
     body = reply.json()
-    listeners = {"http": body.pop("http"), "smtp": body.pop("smtp")}
+    listeners = {"http": body.pop("http"), "smtp": body.pop("smtp"), "smtp_submission": body.pop("smtp_submission")}
     assert (reply.status, body) == (200, {"status": "ok", "routes": 0, "stored_messages": 0, "events": 0,
                                           "evicted": {"messages": 0, "events": 0}})
     if api.transport == "http":  # served by MailgunMock: it says where it listens
-        assert listeners == {"http": {"url": api.url, "port": int(api.url.rpartition(":")[2])}, "smtp": None}
+        assert listeners == {"http": {"url": api.url, "port": int(api.url.rpartition(":")[2])}, "smtp": None,
+                             "smtp_submission": None}
     else:  # a bare app has no listeners of its own
-        assert listeners == {"http": {}, "smtp": None}
+        assert listeners == {"http": {}, "smtp": None, "smtp_submission": None}
 
 
 def test_reset_forgets_routes(api: Api) -> None:

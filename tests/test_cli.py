@@ -199,6 +199,28 @@ def test_cli_serve_with_smtp_routes_mail_sent_over_smtp(serve: type[Serving]) ->
     assert s.stop() == 0
 
 
+def test_cli_serve_with_relay_prints_the_login_and_sends(serve: type[Serving]) -> None:
+    """--smtp-submission-port and --smtp-password start the relay; serve prints its port and login, and a login sends."""
+    import smtplib
+    import socket
+
+    with socket.socket() as probe:  # a free port for the relay
+        probe.bind(("127.0.0.1", 0))
+        relay_port = probe.getsockname()[1]
+    s = serve("--port", "0", "--smtp-submission-port", str(relay_port), "--smtp-password", "pw-flag",
+              "--domain", "mg.example.com")
+    url = s.read_until(r"on (http://\S+)").group(1)
+    s.read_until(rf"SMTP relay:\s+127\.0\.0\.1:{relay_port}")
+    s.read_until(r"SMTP login:\s+postmaster@mg\.example\.com\s+password: pw-flag")
+    with smtplib.SMTP("127.0.0.1", relay_port, local_hostname="client.example", timeout=10) as client:
+        client.login("postmaster@mg.example.com", "pw-flag")
+        client.sendmail("app@mg.example.com", ["bob@example.net"], b"Subject: Relayed\r\n\r\nHello\r\n")
+    auth = ("api", "key-mailgunmock0000000000000000000")
+    events = requests.get(f"{url}/v3/mg.example.com/events", params={"event": "accepted"}, auth=auth, timeout=5).json()
+    assert [(e["method"], e["recipient"]) for e in events["items"]] == [("smtp", "bob@example.net")]
+    assert s.stop() == 0
+
+
 def test_cli_snapshot_survives_restart(serve: type[Serving], tmp_path) -> None:
     """State saved by one serve (routes, stored messages, events) is there after a restart on the same snapshot."""
     path = tmp_path / "state.json"

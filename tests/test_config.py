@@ -86,3 +86,13 @@ def test_config_domain_env_twin_and_serves() -> None:
     assert config.serves("MG.example.com") and not config.serves("example.com")
     assert Config().serves("anything.example")
     assert (config.smtp_port, config.snapshot) == (2525, "/tmp/state.json")
+
+
+def test_config_relay_env_twins_and_zero_means_off() -> None:
+    """MAILGUN_MOCK_SMTP_SUBMISSION_PORT and MAILGUN_MOCK_SMTP_PASSWORD are read; 0 there means no relay, 0 in Python a free port."""
+    config = Config.from_env({"MAILGUN_MOCK_SMTP_SUBMISSION_PORT": "2587", "MAILGUN_MOCK_SMTP_PASSWORD": "pw-env"})
+    assert (config.smtp_submission_port, config.smtp_password) == (2587, "pw-env")
+    assert Config.from_env({"MAILGUN_MOCK_SMTP_SUBMISSION_PORT": "0"}).smtp_submission_port is None
+    assert Config().smtp_submission_port is None and Config(smtp_submission_port=0).smtp_submission_port == 0
+    with pytest.raises(ConfigError, match="smtp_password must be a non-empty single-line string"):
+        Config(smtp_password="")

@@ -12,15 +12,8 @@ from werkzeug.datastructures import MultiDict
 
 from mailgun_mock.base.errors import BadRequest, PayloadTooLarge
 from mailgun_mock.mail.parse import ParsedMessage
-from mailgun_mock.sending.form import (
-    MAX_TAGS,
-    SendRequest,
-    build_messages,
-    message_id,
-    mime_content_type_error,
-    parse_send,
-    parse_send_mime,
-)
+from mailgun_mock.sending.build import build_messages, message_id
+from mailgun_mock.sending.form import MAX_TAGS, SendRequest, mime_content_type_error, parse_send, parse_send_mime
 
 DOMAIN = "mg.example.com"
 NOW = 1736158500.0  # Mon, 06 Jan 2025 10:15:00 UTC

@@ -13,13 +13,16 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from ..base.errors import BadRequest, NotFound, ReasonError
+from ..base.errors import BadRequest, NotFound, ReasonError, Unauthorized
 from ..base.logtext import printable
 from ..base.records import rfc1123
 from .context import DOMAIN_NAME, Context
 from .params import integer
 
-__all__ = ["DomainOperations", "dns_records", "domain_json"]
+__all__ = ["BAD_SMTP_LOGIN", "DomainOperations", "dns_records", "domain_json"]
+
+#: What Mailgun's relay answers a wrong SMTP login or password (with 535 5.7.0).
+BAD_SMTP_LOGIN = "Mailgun is not loving your login or password"
 
 _TRUE, _FALSE = ("yes", "true", "1", "on"), ("no", "false", "0", "off")
 _BOOLEANS = ("require_tls", "skip_verification", "use_automatic_sender_security", "wildcard",
@@ -277,15 +280,30 @@ class DomainOperations(Context):
     def check_smtp_login(self, domain: str, login: str, password: str) -> bool:
         """Whether ``login``/``password`` is an SMTP credential of ``domain`` (the seam SMTP AUTH asks):
         a login created through the credentials API, or ``postmaster@<domain>`` with the domain's
-        ``smtp_password``."""
+        ``smtp_password``, else the mock's ``smtp_password`` (``--smtp-password``)."""
         record = self.store.resources.domains.get(domain)
         if record is None:
             return False
         address = login if "@" in login else f"{login}@{domain.lower()}"
         stored = self.store.resources.domains.password_of(domain, address)
         if stored is None and address.lower() == f"postmaster@{domain.lower()}":
-            stored = record["settings"].get("smtp_password")
+            stored = record["settings"].get("smtp_password") or self.config.smtp_password
         return stored is not None and hmac.compare_digest(str(stored).encode(), password.encode())
+
+    def smtp_login(self, login: str, password: str) -> str:
+        """AUTH on the SMTP relay: the sending domain of ``login``, an address at one of the account's
+        domains (which, with no ``--domain``, joins the account as on the API).
+
+        :raises NotFound: ``Domain not found: <domain>`` for a login at a domain the account does not have.
+        :raises Unauthorized: with Mailgun's relay text, for a login without a domain or a wrong password.
+        """
+        local, at, domain = login.strip().rpartition("@")
+        if not (local and at and domain):
+            raise Unauthorized(BAD_SMTP_LOGIN)
+        self.check_domain(domain)
+        if not self.check_smtp_login(domain, login.strip(), password):
+            raise Unauthorized(BAD_SMTP_LOGIN)
+        return domain.lower()
 
     def update_dkim_authority(self, name: str, own: Any) -> dict[str, Any]:
         """``PUT /v3/domains/<name>/dkim_authority``: ``self`` yes (the domain signs for itself) or no."""

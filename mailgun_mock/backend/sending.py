@@ -1,5 +1,6 @@
 """The Mailgun sending operations of :class:`~mailgun_mock.backend.core.core.Backend`: messages,
-messages.mime, resend, the mock's delivery rules, and the outbox.
+messages.mime, the SMTP relay (a message submitted over SMTP goes the way of messages.mime),
+resend, the mock's delivery rules, and the outbox.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from ..base.errors import BadRequest, NotFound
 from ..base.ids import new_hex_id
 from ..lang.send_rules import parse_rule
 from ..mail.parse import ParsedMessage
-from ..sending.form import mime_content_type_error, parse_send, parse_send_mime
+from ..sending.form import SendRequest, mime_content_type_error, parse_mime, parse_send, parse_send_mime
 from ..sending.outbox import Outbound
 from .inbound import InboundOperations
 from .lists import ListOperations
@@ -63,22 +64,53 @@ class SendingOperations(InboundOperations, TemplateOperations, ListOperations):
 
     def send_mime(self, domain: str, params: Any, files: Sequence[tuple[str, str, bytes, str]],
                   content_type: str) -> dict[str, str]:
-        """``POST /v3/<domain>/messages.mime``: send a ready MIME message (multipart only)."""
+        """``POST /v3/<domain>/messages.mime``: send a ready MIME message (multipart only), with its
+        ``X-Mailgun-*`` headers read as options (``sending/mailgun_headers.py``)."""
         self.check_domain(domain)
         problem = mime_content_type_error(content_type)
         if problem is not None:
             raise BadRequest(problem)
         req = parse_send_mime(domain, params, files, now=self.clock.now(), max_size=self.config.max_message_size)
+        return self._send_ready(req)
+
+    def send_relay(self, domain: str, raw: bytes, sender: str, recipients: Sequence[str],
+                   options: Mapping[str, Any] | None = None) -> dict[str, str]:
+        """A message submitted to the SMTP relay by a login of ``domain``: sent as ``messages.mime`` sends
+        the same MIME (its ``X-Mailgun-*`` headers read as options), to the envelope's recipients, with
+        ``method: smtp`` in its ``accepted`` events.
+
+        :param raw: the message as received (after dot-unstuffing).
+        :param sender: ``MAIL FROM`` (``""`` for the null sender: the From address is used).
+        :param recipients: every ``RCPT TO``, Bcc included.
+        :param options: further ``o:``/``v:``/``t:`` fields, as a ``messages.mime`` form would carry.
+        :raises NotFound: ``Domain not found: <domain>``.
+        :raises PayloadTooLarge: over the size limit.
+        :raises BadRequest: with the HTTP API's message (too many recipients, an invalid
+            ``X-Mailgun-*`` value, an unknown template…).
+        :raises RuleRejection: when a ``reject`` rule (or a ``reject@`` test recipient) matches.
+        """
+        self.check_domain(domain)
+        req = parse_mime(domain, raw, [(r, r) for r in recipients], options, now=self.clock.now(),
+                         max_size=self.config.max_message_size, sender=sender, method="smtp")
+        return self._send_ready(req)
+
+    def _send_ready(self, req: SendRequest) -> dict[str, str]:
+        """Send a ready message: its template rendered, its list recipients expanded."""
         self._check_horizon(req.deliver_at, self.clock.now())
-        answer = self.outbound.send(req)
-        self.store.mailbox.note_options(answer["id"], req.options)
+        if req.template is not None:
+            req = self.templated_mime(req)
+        answer = self.outbound.send(self.expand_send(req))
+        self.store.mailbox.note_options(answer["id"], req.options)  # shown by the web inbox
         return answer
 
     def resend_message(self, domain: str, key: str, to: Sequence[str]) -> dict[str, str]:
-        """``POST`` on a storage URL with ``to``: send the stored message again to new recipients."""
+        """``POST`` on a storage URL with ``to``: send the stored message again to new recipients.
+
+        The stored copy is what was delivered, so its remaining ``X-Mailgun-*`` headers (a template's
+        name, say) are not read as instructions again."""
         stored = self.get_stored_message(domain, key)
         req = parse_send_mime(domain, {"to": list(to)}, [("message", "message.eml", stored.raw, "message/rfc822")],
-                              now=self.clock.now(), max_size=self.config.max_message_size)
+                              now=self.clock.now(), max_size=self.config.max_message_size, mailgun_headers=False)
         return self.outbound.send(req)
 
     def create_rule(self, data: Any) -> dict[str, Any]:

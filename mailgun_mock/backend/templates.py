@@ -1,10 +1,11 @@
 """The Templates API (``/v3/<domain>/templates``, and the account's ``/v4/templates``): templates and
 their versions, with Mailgun's paging, limits and messages; and a send's ``template`` rendered
-into its fields before the send is parsed.
+into its fields before the send is parsed, or into a ready message (``messages.mime``, the SMTP relay).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from collections.abc import Mapping
@@ -13,6 +14,10 @@ from urllib.parse import quote, urlencode
 
 from ..base.errors import BadRequest, NotFound
 from ..base.logtext import printable
+from ..mail.edit import replace_body, text_body
+from ..mail.headers import decode_header_value, split_head
+from ..mail.parse import ParsedMessage
+from ..sending.form import SendRequest
 from ..sending.templates import check_template, render, template_variables, text_version
 from ..state.suppressions import rfc2822
 from ..state.templates import MAX_TEMPLATES, MAX_VERSIONS
@@ -287,16 +292,10 @@ class TemplateOperations(Context):
         if any(form.get("html", [])):
             raise BadRequest("Only one parameters 'html' or 'template' is allowed")
         tag = next(iter(form.get("t:version", [])), None) or None
-        found = self.store.resources.templates.resolve([domain.lower(), ""], name, tag.lower() if tag else None)
-        if isinstance(found, str):
-            raise BadRequest({"missing": f"template '{printable(name, 100)}' not found",
-                              "unknown": f"template version '{printable(tag or '', 100)}' not found",
-                              "inactive": f"template '{printable(name, 100)}' has no active version"}[found])
-        template, version = found
         headers = [(key[2:], value) for key, values in form.items() if key.startswith("h:") for value in values]
         user = {key[2:]: values[0] for key, values in form.items() if key.startswith("v:") and values}
         t_variables = next(iter(form.get("t:variables", [])), None)
-        html = render(version["template"], template_variables(user, headers, t_variables))
+        template, version, html = self._render(domain, name, tag, user, headers, t_variables)
         out = {key: values for key, values in form.items() if key not in _SEND_OPTIONS}
         out["html"] = [html]
         if next(iter(form.get("t:text", [])), "").lower() in _TRUE and not any(out.get("text", [])):
@@ -312,3 +311,51 @@ class TemplateOperations(Context):
         if t_variables is not None:
             out["h:X-Mailgun-Template-Variables"] = [t_variables]
         return out
+
+    def templated_mime(self, req: SendRequest) -> SendRequest:
+        """A ready message (``messages.mime``, the SMTP relay) that names a template (``template`` or
+        ``X-Mailgun-Template-Name``), rendered as ``/messages`` renders one: the version's HTML
+        becomes the body beside the message's own text part (or, with ``t:text``, a text version),
+        attachments stay, From/Subject/Reply-To come from the version's headers when the message has
+        none, and ``X-Mailgun-Template-Name``/``-Variables`` say what was used.
+
+        :raises BadRequest: for an unknown template or version, or bad variables.
+        """
+        choice, mime = req.template, req.mime
+        assert choice is not None and mime is not None
+        variables = [(name, decode_header_value(value)) for name, value in split_head(mime)[0]
+                     if name.lower() == "x-mailgun-variables"]
+        template, version, html = self._render(req.domain, choice.name, choice.version, req.user_variables, variables,
+                                               choice.variables)
+        text = text_body(mime)
+        if text is None and choice.text:
+            text = text_version(html)
+        present = {name.lower() for name, _ in split_head(mime)[0]}
+        stored = version.get("headers", {})
+        headers: list[tuple[str, str | None]] = [("X-Mailgun-Template-Name", template["name"]),
+                                                 ("X-Mailgun-Template-Variables", choice.variables)]
+        if "from" not in present:
+            headers.append(("From", stored.get("From") or f"postmaster@{req.domain.lower()}"))
+        headers += [(name, stored[name]) for name in ("Subject", "Reply-To") if name.lower() not in present
+                    and stored.get(name)]
+        try:
+            raw = replace_body(mime, html=html, text=text, headers=headers)
+        except (ValueError, TypeError, IndexError) as exc:  # a header the stdlib cannot write again
+            raise BadRequest(f"cannot build the message: {exc}") from exc
+        parsed = ParsedMessage(raw)
+        return dataclasses.replace(req, mime=raw, template=None, from_=parsed.from_, subject=parsed.subject,
+                                   sender=req.sender or next(iter(parsed.addresses("From")), ""))
+
+    def _render(self, domain: str, name: str, tag: str | None, user: Mapping[str, str],
+                headers: list[tuple[str, str]], t_variables: str | None) -> tuple[dict[str, Any], dict[str, Any], str]:
+        """The template, the version and its HTML for a send's ``template``/``t:version``.
+
+        :raises BadRequest: for an unknown template or version, or bad variables.
+        """
+        found = self.store.resources.templates.resolve([domain.lower(), ""], name, tag.lower() if tag else None)
+        if isinstance(found, str):
+            raise BadRequest({"missing": f"template '{printable(name, 100)}' not found",
+                              "unknown": f"template version '{printable(tag or '', 100)}' not found",
+                              "inactive": f"template '{printable(name, 100)}' has no active version"}[found])
+        template, version = found
+        return template, version, render(version["template"], template_variables(user, headers, t_variables))

@@ -8,13 +8,15 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["Config", "ConfigError", "DEFAULT_API_KEY", "DEFAULT_EVENT_RETRY_SCHEDULE", "DEFAULT_SIGNING_KEY",
-           "DEFAULT_TEST_RECIPIENT_DOMAIN", "ENV_PREFIX", "parse_schedule"]
+           "DEFAULT_SMTP_PASSWORD", "DEFAULT_TEST_RECIPIENT_DOMAIN", "ENV_PREFIX", "parse_schedule"]
 
 ENV_PREFIX = "MAILGUN_MOCK_"
 # Fixed defaults rather than random ones: a dev server restarted with the same command keeps
 # working with the app already configured for it. They look like Mailgun's key formats.
 DEFAULT_API_KEY = "key-mailgunmock0000000000000000000"
 DEFAULT_SIGNING_KEY = "mailgunmock-signing-key-00000000"
+#: The password of ``postmaster@<domain>`` on the SMTP relay, for every domain that has none of its own.
+DEFAULT_SMTP_PASSWORD = "mailgunmock-smtp-0000"
 #: Mailgun's documented retry delays for route webhooks: 10m, 10m, 15m, 30m, 1h, 2h, 4h.
 DEFAULT_RETRY_SCHEDULE = (600.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0)
 _TRUE = ("1", "true", "yes", "on")
@@ -54,6 +56,14 @@ class Config:
     :param smtp_port: port of the inbound SMTP listener: ``None`` = no listener, ``0`` = a free port
         (read back as :attr:`MailgunMock.smtp_port`). On the command line and in the environment
         ``0`` means no listener, as for ``--smtp-port``.
+    :param smtp_submission_port: port of the SMTP relay (submission) listener, Mailgun's
+        ``smtp.mailgun.org`` that applications send through with AUTH: ``None`` = no listener, ``0`` = a
+        free port (read back as :attr:`MailgunMock.smtp_submission_port`). On the command line and in
+        the environment ``0`` means no listener.
+    :param smtp_submission_tls_port: a port where the relay speaks TLS from the first byte (Mailgun's
+        465), with the ``tls`` certificate; ``None``/``0`` as for ``smtp_submission_port``.
+    :param smtp_password: the relay password of ``postmaster@<domain>`` for a domain without a
+        password of its own (SMTP credentials made through the API have theirs).
     :param snapshot: path of the JSON snapshot to load at start and keep up to date (``""`` = none).
     :param snapshot_delay: seconds between a change and the snapshot write that records it.
     :param allowed_hosts: more names the server answers to in the ``Host`` header (loopback, the bound
@@ -86,6 +96,9 @@ class Config:
     # The flag is --domain (repeatable), so its environment twin is MAILGUN_MOCK_DOMAIN (comma-separated).
     domains: tuple[str, ...] = dataclasses.field(default=(), metadata={"env": "DOMAIN"})
     smtp_port: int | None = None
+    smtp_submission_port: int | None = None
+    smtp_submission_tls_port: int | None = None
+    smtp_password: str = DEFAULT_SMTP_PASSWORD
     snapshot: str = ""
     snapshot_delay: float = 0.5
     # The flag is --allowed-host (repeatable), so its environment twin is MAILGUN_MOCK_ALLOWED_HOST (comma-separated).
@@ -98,7 +111,7 @@ class Config:
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise ConfigError(f"port must be between 0 and 65535, got {self.port}")
-        for name in ("api_key", "signing_key"):
+        for name in ("api_key", "signing_key", "smtp_password"):
             value = getattr(self, name)
             if not value or any(c in value for c in "\r\n"):
                 raise ConfigError(f"{name} must be a non-empty single-line string")
@@ -119,6 +132,12 @@ class Config:
             raise ConfigError(f"smtp_port must be between 0 and 65535, got {self.smtp_port}")
         if self.deliver not in ("thread", "inline"):
             raise ConfigError(f"deliver must be 'thread' or 'inline', got {self.deliver!r}")
+        for name in ("smtp_submission_port", "smtp_submission_tls_port"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 65535:
+                raise ConfigError(f"{name} must be between 0 and 65535, got {value}")
+        if self.smtp_submission_tls_port is not None and not self.tls:
+            raise ConfigError("smtp_submission_tls_port needs tls (the relay's certificate comes from --tls)")
         if self.snapshot_delay < 0:
             raise ConfigError("snapshot_delay must not be negative")
         for host in self.allowed_hosts:
@@ -151,6 +170,9 @@ class Config:
                 values[name] = value
         if values.get("smtp_port") == 0:  # --smtp-port 0 / MAILGUN_MOCK_SMTP_PORT=0: no SMTP listener
             values["smtp_port"] = None
+        for name in ("smtp_submission_port", "smtp_submission_tls_port"):
+            if values.get(name) == 0:  # --smtp-submission-port 0 / ..._PORT=0: no relay listener
+                values[name] = None
         try:
             return cls(**values)
         except TypeError as exc:  # an unknown override name

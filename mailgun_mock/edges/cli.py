@@ -44,6 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--domain", action="append", dest="domains", metavar="DOMAIN",
                        help="a domain to serve (repeatable; default: any domain)")
     serve.add_argument("--smtp-port", type=int, metavar="PORT", help="also accept mail over SMTP on this port")
+    serve.add_argument("--smtp-submission-port", type=int, metavar="PORT",
+                       help="also run Mailgun's SMTP relay (sending with AUTH) on this port")
+    serve.add_argument("--smtp-submission-tls-port", type=int, metavar="PORT",
+                       help="also run the relay with TLS from the first byte (Mailgun's 465) on this port; needs --tls")
+    serve.add_argument("--smtp-password", metavar="PASSWORD",
+                       help="the relay password of postmaster@<domain> for domains without their own")
     serve.add_argument("--snapshot", metavar="PATH", help="load state from PATH at start and keep it saved there")
     serve.add_argument("--allowed-host", action="append", dest="allowed_hosts", metavar="NAME",
                        help="another name clients use in the Host header, e.g. mailgun-mock from another container "
@@ -79,6 +85,8 @@ def _serve(args: argparse.Namespace) -> int:
             delivery_timeout=args.delivery_timeout, domains=tuple(args.domains) if args.domains else None,
             smtp_port=args.smtp_port, snapshot=args.snapshot, tls=args.tls, tls_dir=args.tls_dir,
             allowed_hosts=tuple(args.allowed_hosts) if args.allowed_hosts else None, ui_auth=args.ui_auth,
+            smtp_submission_port=args.smtp_submission_port, smtp_password=args.smtp_password,
+            smtp_submission_tls_port=args.smtp_submission_tls_port,
         )
     except ConfigError as exc:
         print(f"mailgun-mock: {exc}", file=sys.stderr)
@@ -129,6 +137,14 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  SMTP:        {config.host}:{mock.smtp_port} (inbound mail, routed like POST /mock/inbound)")
         print(f"  Try:         python -c \"import smtplib; smtplib.SMTP('{config.host}', {mock.smtp_port})"
               f".sendmail('bob@example.net', ['support@example.com'], 'Subject: Hi\\r\\n\\r\\nHello')\"")
+    if mock.smtp_submission_port or mock.smtp_submission_tls_port:
+        domain = config.domains[0] if config.domains else "<your domain>"
+        ports = [f"{config.host}:{mock.smtp_submission_port}" + (" (STARTTLS)" if mock.tls_files else "")
+                 if mock.smtp_submission_port else "",
+                 f"{config.host}:{mock.smtp_submission_tls_port} (TLS)" if mock.smtp_submission_tls_port else ""]
+        print(f"  SMTP relay:  {', '.join(p for p in ports if p)} (send like smtp.mailgun.org: AUTH, then "
+              f"X-Mailgun-* headers as Mailgun reads them)")
+        print(f"  SMTP login:  postmaster@{domain}  password: {mock.smtp_password}")
     print("Press Ctrl-C to stop.", flush=True)
     while not stopping.wait(3600):
         pass

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     from .intercept import Interception
     from .smtp import SmtpListener
+    from .submission import SubmissionListener
     from .tls import TlsFiles
 
 __all__ = ["MailgunMock", "ServerError"]
@@ -46,6 +47,7 @@ class MailgunMock(Service, MockHelpers):
         self._server: WsgiServer | None = None
         self._session: requests.Session | None = None
         self._smtp: SmtpListener | None = None
+        self._relays: dict[bool, SubmissionListener] = {}  # by implicit TLS
         self._writer: snapshot.SnapshotWriter | None = None
         #: with ``tls``: the CA and certificate files this start uses (see :mod:`.tls`).
         self.tls_files: TlsFiles | None = None
@@ -80,13 +82,16 @@ class MailgunMock(Service, MockHelpers):
             # Every listener is bound and accepting before HTTP serves, so /mock/health never
             # answers 200 while SMTP is still starting.
             self._start_smtp()
+            self._start_relay()
         except BaseException:
+            self._stop_smtp()
             server.close()
             self._server = None
             self._close_writer()
             raise
         self.backend.listeners = {"http": {"url": self.backend.server_url, "port": server.port},
-                                  "smtp": {"port": self._smtp.port} if self._smtp is not None else None}
+                                  "smtp": {"port": self._smtp.port} if self._smtp is not None else None,
+                                  "smtp_submission": self._relay_health()}
         thread = threading.Thread(target=server.serve_until_stopped, name=f"mailgun-mock:{server.port}", daemon=True)
         thread.start()
         return thread
@@ -101,6 +106,39 @@ class MailgunMock(Service, MockHelpers):
         except OSError as exc:
             raise ListenError("SMTP", self.config.host, self.config.smtp_port, exc) from exc
 
+    def _start_relay(self) -> None:
+        """The SMTP relay, with STARTTLS when the mock has a certificate, and its implicit-TLS port."""
+        from .submission import SubmissionListener
+
+        context: ssl.SSLContext | None = None
+        if self.tls_files is not None:
+            from .tls import server_context
+
+            context = server_context(self.tls_files)
+        for port, implicit, label in ((self.config.smtp_submission_port, False, "SMTP relay"),
+                                      (self.config.smtp_submission_tls_port, True, "SMTP relay (TLS)")):
+            if port is None:
+                continue
+            try:
+                relay = SubmissionListener(self.backend, self.config.host, port, context, implicit_tls=implicit).start()
+            except OSError as exc:
+                raise ListenError(label, self.config.host, port, exc) from exc
+            self._relays[implicit] = relay
+
+    def _relay_health(self) -> dict[str, Any] | None:
+        starttls, implicit = self._relays.get(False), self._relays.get(True)
+        if starttls is None and implicit is None:
+            return None
+        return {"port": None if starttls is None else starttls.port,
+                "tls_port": None if implicit is None else implicit.port, "starttls": self.tls_files is not None}
+
+    def _stop_smtp(self) -> None:
+        listeners = [self._smtp, *self._relays.values()]
+        self._smtp, self._relays = None, {}
+        for listener in listeners:
+            if listener is not None:
+                listener.stop()
+
     def _halt(self, thread: threading.Thread) -> None:
         server = self._server
         if server is not None:
@@ -108,9 +146,7 @@ class MailgunMock(Service, MockHelpers):
             thread.join()
             server.close()
             self._server = None
-        if self._smtp is not None:
-            self._smtp.stop()
-            self._smtp = None
+        self._stop_smtp()
         self.backend.close()
         self._close_writer()  # last, so the final save holds the last attempts and events
         if self._session is not None:
@@ -158,6 +194,24 @@ class MailgunMock(Service, MockHelpers):
         return self._smtp.port if self._smtp is not None else None
 
     @property
+    def smtp_submission_port(self) -> int | None:
+        """The SMTP relay's port (the free one picked for ``smtp_submission_port=0``), or ``None`` without one.
+        With ``tls`` it offers STARTTLS, and AUTH needs it."""
+        relay = self._relays.get(False)
+        return relay.port if relay is not None else None
+
+    @property
+    def smtp_submission_tls_port(self) -> int | None:
+        """The SMTP relay's implicit-TLS port (Mailgun's 465; needs ``tls``), or ``None`` without one."""
+        relay = self._relays.get(True)
+        return relay.port if relay is not None else None
+
+    @property
+    def smtp_password(self) -> str:
+        """The relay password of ``postmaster@<domain>`` for a domain without its own."""
+        return self.config.smtp_password
+
+    @property
     def api_key(self) -> str:
         """The API key clients authenticate with (user ``api``)."""
         return self.config.api_key
@@ -169,12 +223,18 @@ class MailgunMock(Service, MockHelpers):
 
     @property
     def session(self) -> requests.Session:
-        """A ``requests`` session with the API key set: ``mock.session.get(f"{mock.url}/v3/routes")``."""
+        """A ``requests`` session with the API key set (and, with ``tls``, the mock's CA trusted):
+        ``mock.session.get(f"{mock.url}/v3/routes")``."""
         if self._session is None:
             import requests
 
             self._session = requests.Session()
             self._session.auth = ("api", self.api_key)
+            if self.config.tls and self.tls_files is not None:
+                self._session.verify = str(self.tls_files.ca_file)
+                # requests lets REQUESTS_CA_BUNDLE/CURL_CA_BUNDLE override a session's verify; the mock is
+                # reached directly, so the environment (CA bundles, proxies) has no say here.
+                self._session.trust_env = False
         return self._session
 
     def intercept(self, hosts: Iterable[str] = ("api.mailgun.net", "api.eu.mailgun.net")) -> Interception:

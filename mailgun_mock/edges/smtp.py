@@ -1,4 +1,5 @@
-"""``SmtpListener``: inbound mail over SMTP (aiosmtpd), fed to :meth:`Backend.receive_inbound`.
+"""``SmtpListener``: inbound mail over SMTP (aiosmtpd), fed to :meth:`Backend.receive_inbound`; and
+``SmtpServer``, the lifecycle it shares with the relay's listener (``edges/submission.py``).
 
 The SMTP envelope decides who the message is for and from: ``RCPT TO`` gives the recipients (so
 Bcc-style recipients, absent from the headers, are routed too) and ``MAIL FROM`` the sender.
@@ -29,10 +30,12 @@ socket is bound in the caller's thread and a plain event loop serves it on a dae
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import logging
 import os
 import socket
+import ssl
 import threading
 import weakref
 from concurrent.futures import Future
@@ -45,7 +48,7 @@ from ..base.errors import BadRequest, PayloadTooLarge
 from ..base.logtext import printable
 from .service import Service
 
-__all__ = ["SmtpListener"]
+__all__ = ["SmtpListener", "SmtpServer", "is_routable"]
 
 log = logging.getLogger("mailgun_mock.smtp")
 
@@ -53,7 +56,7 @@ _IDENT = "mailgun-mock ESMTP"
 _TIMEOUT = 10.0
 
 
-def _is_routable(address: str) -> bool:
+def is_routable(address: str) -> bool:
     """Whether the backend can route to ``address``: a local part and a domain, no whitespace.
 
     Commas are refused too: the backend reads a recipient list as comma-separated.
@@ -95,7 +98,7 @@ class _Handler:
 
     async def handle_RCPT(self, server: SMTP, session: Session, envelope: Envelope, address: str,
                           rcpt_options: list[str]) -> str:
-        if not _is_routable(address):
+        if not is_routable(address):
             return f"501 5.1.3 <{printable(address)}>: not an email address"
         if not self.backend.config.serves(domain_of(address)):
             return f"550 5.1.1 <{printable(address)}>: domain not served by this mock"
@@ -137,26 +140,27 @@ class _Handler:
         return "451 4.3.0 Internal error in the mock, see its log; try again later"
 
 
-class SmtpListener(Service):
-    """An SMTP server on a background thread that routes every message it receives.
+class SmtpServer(Service):
+    """An aiosmtpd server on a background thread: the socket bound in the caller's thread, a plain
+    event loop serving it on a daemon thread, every connection closed on :meth:`stop`. Subclasses
+    build the protocol instance of each connection.
 
-    ::
-
-        with SmtpListener(backend, "127.0.0.1", 0) as smtp:
-            smtplib.SMTP("127.0.0.1", smtp.port).sendmail(sender, [rcpt], raw)
-
-    :param backend: receives each message (:meth:`~mailgun_mock.backend.core.core.Backend.receive_inbound`);
-        its ``config`` gives the served domains and ``max_message_size``.
+    :param backend: what the sessions feed; its ``config`` gives ``max_message_size``.
     :param host: interface to bind.
     :param port: TCP port; ``0`` picks a free one (read :attr:`port` after :meth:`start`).
+    :param wrap_tls: a context to wrap every connection in TLS from its first byte (no STARTTLS).
     """
 
-    def __init__(self, backend: Backend, host: str = "127.0.0.1", port: int = 0) -> None:
+    #: What the log lines call this listener.
+    label = "SMTP"
+
+    def __init__(self, backend: Backend, host: str = "127.0.0.1", port: int = 0,
+                 wrap_tls: ssl.SSLContext | None = None) -> None:
         super().__init__()
         self.backend = backend
         self.host = host
         self.requested_port = port
-        self._handler = _Handler(backend)
+        self.wrap_tls = wrap_tls
         # Computed once: aiosmtpd would otherwise call socket.getfqdn() (a DNS lookup) per connection.
         self._hostname = socket.gethostname() or "mailgun-mock"
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -164,13 +168,18 @@ class SmtpListener(Service):
         self._port = 0
         self._sessions: weakref.WeakSet[SMTP] = weakref.WeakSet()
 
+    @abc.abstractmethod
+    def _protocol(self, loop: asyncio.AbstractEventLoop) -> SMTP:
+        """A protocol instance for one connection (aiosmtpd's ``SMTP``), built with ``loop=loop``."""
+
     # -- lifecycle (Service: start, stop, the context manager, running, port) ---------------
 
     def _serve(self) -> threading.Thread:
         sock = _bind(self.host, self.requested_port)
         port = int(sock.getsockname()[1])
         loop = asyncio.new_event_loop()
-        thread = threading.Thread(target=loop.run_forever, name=f"mailgun-mock-smtp:{port}", daemon=True)
+        thread = threading.Thread(target=loop.run_forever, name=f"mailgun-mock-{self.label.lower()}:{port}",
+                                  daemon=True)
         thread.start()
         opening: Future[asyncio.AbstractServer] = asyncio.run_coroutine_threadsafe(self._open(sock), loop)
         try:
@@ -182,7 +191,7 @@ class SmtpListener(Service):
             loop.close()
             raise
         self._loop, self._port = loop, port
-        log.info("SMTP listening on %s port %d", self.host, port)
+        log.info("%s listening on %s port %d", self.label, self.host, port)
         return thread
 
     def _halt(self, thread: threading.Thread) -> None:
@@ -195,7 +204,7 @@ class SmtpListener(Service):
             thread.join()
             loop.close()
             self._server = None
-            log.info("SMTP listener on port %d stopped", self._port)
+            log.info("%s listener on port %d stopped", self.label, self._port)
 
     def _bound_port(self) -> int:
         return self._port
@@ -203,21 +212,12 @@ class SmtpListener(Service):
     # -- on the event loop thread ---------------------------------------------------------
 
     def _session(self) -> SMTP:
-        """A protocol instance for one connection (aiosmtpd's ``SMTP``)."""
-        smtp = SMTP(
-            self._handler,
-            data_size_limit=self.backend.config.max_message_size,  # advertised in EHLO as SIZE
-            enable_SMTPUTF8=True,
-            decode_data=False,  # keep the bytes, and advertise 8BITMIME
-            hostname=self._hostname,
-            ident=_IDENT,
-            loop=asyncio.get_running_loop(),  # without it aiosmtpd swaps the global warning filters
-        )
+        smtp = self._protocol(asyncio.get_running_loop())
         self._sessions.add(smtp)
         return smtp
 
     async def _open(self, sock: socket.socket) -> asyncio.AbstractServer:
-        return await asyncio.get_running_loop().create_server(self._session, sock=sock)
+        return await asyncio.get_running_loop().create_server(self._session, sock=sock, ssl=self.wrap_tls)
 
     async def _close(self) -> None:
         if self._server is not None:
@@ -233,3 +233,33 @@ class SmtpListener(Service):
         await asyncio.sleep(0)  # let the transports' connection_lost callbacks close their sockets
         if self._server is not None:
             await self._server.wait_closed()
+
+
+class SmtpListener(SmtpServer):
+    """An SMTP server on a background thread that routes every message it receives.
+
+    ::
+
+        with SmtpListener(backend, "127.0.0.1", 0) as smtp:
+            smtplib.SMTP("127.0.0.1", smtp.port).sendmail(sender, [rcpt], raw)
+
+    :param backend: receives each message (:meth:`~mailgun_mock.backend.core.core.Backend.receive_inbound`);
+        its ``config`` gives the served domains and ``max_message_size``.
+    :param host: interface to bind.
+    :param port: TCP port; ``0`` picks a free one (read :attr:`port` after :meth:`start`).
+    """
+
+    def __init__(self, backend: Backend, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(backend, host, port)
+        self._handler = _Handler(backend)
+
+    def _protocol(self, loop: asyncio.AbstractEventLoop) -> SMTP:
+        return SMTP(
+            self._handler,
+            data_size_limit=self.backend.config.max_message_size,  # advertised in EHLO as SIZE
+            enable_SMTPUTF8=True,
+            decode_data=False,  # keep the bytes, and advertise 8BITMIME
+            hostname=self._hostname,
+            ident=_IDENT,
+            loop=loop,  # without it aiosmtpd swaps the global warning filters
+        )

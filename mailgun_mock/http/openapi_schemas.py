@@ -137,7 +137,12 @@ SCHEMAS: dict[str, Schema] = {
                                "the app is served by something other than MailgunMock)",
                                "properties": {"url": STR, "port": INT}, "additionalProperties": False},
                       "smtp": {"oneOf": [closed({"port": INT}), {"type": "null"}],
-                               "description": "The inbound SMTP listener, or null when there is none"}},
+                               "description": "The inbound SMTP listener, or null when there is none"},
+                      "smtp_submission": {"oneOf": [closed({"port": {"type": ["integer", "null"]},
+                                                            "tls_port": {"type": ["integer", "null"]},
+                                                            "starttls": {"type": "boolean"}}), {"type": "null"}],
+                                          "description": "The SMTP relay: its port (STARTTLS offered with a "
+                                                         "certificate) and implicit-TLS port, or null"}},
                      description="200 only once every listener accepts."),
     "Clock": closed({"now": NUM, "offset": NUM}, description="The mock's clock: epoch seconds, and its lead."),
     "InboundAnswer": closed({"id": STR, "message": STR, "recipients": array(closed({

@@ -9,10 +9,11 @@ from __future__ import annotations
 import binascii
 import logging
 import re
+from collections.abc import Collection
 
 __all__ = [
-    "ADDRESS_HEADERS", "decode_base64", "decode_bytes", "decode_header_value", "parse_addresses", "split_address_list",
-    "split_head", "unfold",
+    "ADDRESS_HEADERS", "decode_base64", "decode_bytes", "decode_header_value", "drop_fields", "parse_addresses",
+    "split_address_list", "split_head", "unfold",
 ]
 
 log = logging.getLogger("mailgun_mock")
@@ -34,6 +35,7 @@ _ATOMS = r'[^\s"(),.:;<>@\[\]\\]+(?:\.[^\s"(),.:;<>@\[\]\\]+)*'
 _STRICT_ADDR_SPEC = re.compile(rf'(?:{_ATOMS}|"(?:[^"\\]|\\.)*")@(?:{_ATOMS}|\[[^\[\]\\\s]*\])')
 _LIST_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|\((?:[^()\\]|\\.)*\)|<[^<>]*>|[^"(<>),]+|.', re.S)
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+_LINE = re.compile(rb"[^\n]*\n|[^\n]+")
 # Charsets that say nothing reliable about the bytes: treat them as undeclared.
 _UNDECLARED = frozenset({"", "us-ascii", "ascii", "unknown", "unknown-8bit", "x-unknown", "default", "8bit"})
 # Decode common labels with the superset that mail clients really use (as browsers do).
@@ -213,6 +215,28 @@ def split_head(data: bytes) -> tuple[list[tuple[str, str]], int, list[str]]:
             break
         pos = nxt
     return out, pos, defects
+
+
+def drop_fields(data: bytes, names: Collection[str]) -> bytes:
+    """``data`` without the header fields named (any case), their continuation lines included; every
+    other byte, the body's too, is kept as it was.
+
+    :param data: a whole message.
+    :param names: header names to remove.
+    """
+    wanted = {name.lower() for name in names}
+    fields, body_at, _ = split_head(data)
+    if not any(name.lower() in wanted for name, _ in fields):
+        return data
+    kept: list[bytes] = []
+    keep = True
+    for line in _LINE.findall(data, 0, body_at):
+        if line[:1] not in (b" ", b"\t"):  # a field's first line (or the mbox line, or the blank line)
+            name, colon, _ = line.partition(b":")
+            keep = not colon or name.strip().decode("ascii", "replace").lower() not in wanted
+        if keep:
+            kept.append(line)
+    return b"".join(kept) + data[body_at:]
 
 
 def parse_addresses(value: str) -> list[str]:

@@ -1,42 +1,42 @@
-"""Mailgun's sending API without the HTTP: validate ``/messages`` and ``/messages.mime`` forms, build MIME. Pure.
+"""Mailgun's sending API without the HTTP: validate ``/messages`` and ``/messages.mime`` forms. Pure.
 
 :func:`parse_send` and :func:`parse_send_mime` turn a form (a werkzeug MultiDict or a plain dict) and its
 file parts into a :class:`SendRequest`, raising :class:`~mailgun_mock.base.errors.BadRequest` or
-:class:`~mailgun_mock.base.errors.PayloadTooLarge` with Mailgun's documented messages. :func:`build_messages`
-turns a request into the :class:`OutgoingMessage` list to deliver. No I/O and no clock: ``now`` is passed in.
+:class:`~mailgun_mock.base.errors.PayloadTooLarge` with Mailgun's documented messages; :func:`parse_mime`
+does it for a ready message and its envelope (``messages.mime`` and the SMTP relay), reading the
+message's ``X-Mailgun-*`` headers as options (``sending/mailgun_headers.py``). ``sending/build.py`` turns a
+request into the messages to deliver. No I/O and no clock: ``now`` is passed in.
 
 Choices where Mailgun's docs are silent:
 
 - Only the first :data:`MAX_TAGS` (10) tags are kept: the docs say 3, Mailgun's SDKs moved to 10 in 2025, and no
   error for too many is documented. A ``template`` is rendered into ``html`` by the backend before this
   parser sees the form (``backend/templates.py``).
-- With ``recipient-variables`` each envelope recipient gets a copy: To shows only a To recipient's own address
-  (``undisclosed-recipients:;`` for Cc and Bcc), Cc stays visible. ``%recipient%`` is the plain address, and a
-  missing ``%recipient.key%`` becomes ``""``, in subject, bodies, ``h:`` headers and ``v:`` values.
 - The recipient limit counts To, Cc and Bcc together, after case-insensitive deduplication.
 - ``h:Message-Id`` becomes the message's id (and the answer's); other ``h:`` headers clashing with ones the mock
-  writes (From, To, Cc, Bcc, Subject, MIME structure) are ignored; ``h:Date`` replaces the generated Date. ``messages.mime`` delivers the MIME unchanged (options are only
-  recorded) to every ``to`` address, adding a Message-Id only when it has none.
+  writes (From, To, Cc, Bcc, Subject, MIME structure) are ignored; ``h:Date`` replaces the generated Date.
+  ``messages.mime`` delivers the MIME as given (but for the ``X-Mailgun-*`` headers Mailgun removes) to every
+  ``to`` address, adding a Message-Id only when it has none; its ``h:`` options are only recorded. A form field
+  wins over the ``X-Mailgun-*`` header of the same option, and the tags of both are kept.
 """
 
 from __future__ import annotations
 
 import email.utils
-import functools
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import timezone
 from typing import Any, Protocol, Union
 
 from ..base.errors import BadRequest, PayloadTooLarge
-from ..mail.compose import build_message
 from ..mail.headers import decode_header_value, parse_addresses, split_address_list, split_head, unfold
+from .mailgun_headers import read_mailgun_headers
 
 __all__ = [
-    "MAX_RECIPIENTS", "MAX_TAGS", "OutgoingMessage", "SendRequest", "build_messages", "message_id",
-    "mime_content_type_error", "parse_send", "parse_send_mime",
+    "MAX_RECIPIENTS", "MAX_TAGS", "SendRequest", "TemplateChoice", "mime_content_type_error", "parse_mime",
+    "parse_send", "parse_send_mime",
 ]
 
 #: Most recipients (To, Cc and Bcc together) one API call may address.
@@ -46,12 +46,7 @@ MAX_TAGS = 10
 _OPTIONS_LIMIT = 16 * 1024  # bytes of o:, h:, v: and t: names plus values
 _FIELD_NAME = re.compile(r"[\x21-\x39\x3b-\x7e]+")
 _FILE_FIELD = re.compile(r"(attachment|inline)(?:\[\d*\])?")
-_HEX16 = re.compile(r"[0-9a-fA-F]{16,}")
-_PLACEHOLDER = re.compile(r"%recipient(?:\.([^%\s]*))?%")
-_RESERVED = frozenset({"from", "to", "cc", "bcc", "subject", "message-id", "mime-version", "content-type",
-                       "content-transfer-encoding"})
 _TRUE, _FALSE = frozenset({"yes", "true", "1"}), frozenset({"no", "false", "0"})
-_UNDISCLOSED = "undisclosed-recipients:;"
 
 
 class _MultiDict(Protocol):
@@ -67,13 +62,26 @@ _File = tuple[str, bytes, str]
 
 
 @dataclass(frozen=True)
+class TemplateChoice:
+    """The template a ready message is to be rendered with (``template``, ``t:version``, ``t:variables``,
+    ``t:text``, or their ``X-Mailgun-Template-*`` headers)."""
+
+    name: str
+    version: str | None = None
+    variables: str | None = None
+    text: bool = False
+
+
+@dataclass(frozen=True)
 class SendRequest:
     """Everything one accepted send request asked for, validated. Treat the dicts as read-only.
 
     ``to``/``cc``/``bcc`` hold the addresses as given (display names kept); ``recipients`` holds every envelope
     recipient as a plain address (To, then Cc, then Bcc, deduplicated case-insensitively). Files are
     ``(filename, content, content_type)``. Yes/no options are ``None`` when not given (the domain default
-    applies). ``mime`` is set only for ``messages.mime``.
+    applies). ``mime`` is set only for a ready message (``messages.mime``, the SMTP relay), and ``template``
+    only for a ready message to render with a template. ``method`` is the ``accepted`` event's: ``http``
+    for the API, ``smtp`` for the relay.
     """
 
     domain: str
@@ -104,31 +112,12 @@ class SendRequest:
     skip_verification: bool | None = None
     mime: bytes | None = None
     mime_message_id: str | None = None
+    template: TemplateChoice | None = None
+    sending_ip: str | None = None
+    method: str = "http"
     accepted_at: float = 0.0
     #: mailing-list members (lower-case) -> the To item they see: the list's (see ``sending/lists.py``)
     list_to: Mapping[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class OutgoingMessage:
-    """One message to deliver: its envelope recipients (plain addresses) and its bytes."""
-
-    recipients: tuple[str, ...]
-    raw: bytes
-
-
-def message_id(domain: str, now: float, token: str) -> str:
-    """A Message-Id in Mailgun's current format, ``<YYYYMMDDhhmmss.<16 lowercase hex>@domain>``.
-
-    :param domain: the sending domain.
-    :param now: seconds since the epoch; written in UTC.
-    :param token: at least 16 hex digits; the first 16 are used.
-    :raises ValueError: for a token that is not hex or is too short.
-    """
-    if not _HEX16.fullmatch(token):
-        raise ValueError(f"token must be at least 16 hex digits, got {token!r}")
-    stamp = datetime.fromtimestamp(now, timezone.utc).strftime("%Y%m%d%H%M%S")
-    return f"<{stamp}.{token[:16].lower()}@{domain}>"
 
 
 def mime_content_type_error(content_type: str) -> str | None:
@@ -175,11 +164,13 @@ def parse_send(domain: str, params: Form, files: FileParts, *, now: float, max_s
     )
 
 
-def parse_send_mime(domain: str, params: Form, files: FileParts, *, now: float, max_size: int) -> SendRequest:
+def parse_send_mime(domain: str, params: Form, files: FileParts, *, now: float, max_size: int,
+                    mailgun_headers: bool = True) -> SendRequest:
     """Validate a ``POST /v3/<domain>/messages.mime`` form: ``to``, a ``message`` file part and options.
 
     The caller checks the content type first, with :func:`mime_content_type_error`. Parameters and errors are
-    those of :func:`parse_send`, except that ``message`` in ``params`` means it was not sent as a file part.
+    those of :func:`parse_send` and :func:`parse_mime`, except that ``message`` in ``params`` means it was not
+    sent as a file part.
     """
     files = list(files)
     _check_size(params, files, max_size)
@@ -188,44 +179,47 @@ def parse_send_mime(domain: str, params: Form, files: FileParts, *, now: float, 
         if any(_values(params, "message")):
             raise BadRequest("'message' parameter is not a file")
         raise BadRequest("message parameter is missing")
-    to = _address_param(params, "to")
+    return parse_mime(domain, mime, _address_param(params, "to"), params, now=now, max_size=max_size,
+                      mailgun_headers=mailgun_headers)
+
+
+def parse_mime(domain: str, mime: bytes, to: Sequence[tuple[str, str]], options: Form | None = None, *,
+               now: float, max_size: int, sender: str = "", method: str = "http",
+               mailgun_headers: bool = True) -> SendRequest:
+    """Validate a ready message sent to ``to``: the upload of ``messages.mime``, or a message the SMTP relay
+    received (``to`` its ``RCPT TO`` addresses, ``sender`` its ``MAIL FROM``).
+
+    :param to: ``(item as given, plain address)`` pairs: every recipient, Bcc included.
+    :param options: ``o:``, ``v:``, ``t:``, ``template`` and ``recipient-variables`` fields, as in a form.
+    :param sender: the envelope sender; ``""``: the From address.
+    :param method: ``http`` or ``smtp``, for the ``accepted`` event.
+    :param mailgun_headers: read the message's ``X-Mailgun-*`` headers as options and remove those Mailgun
+        does not deliver (not for a resend: the stored copy is already what Mailgun delivered).
+    :raises PayloadTooLarge: for a message over ``max_size`` bytes.
+    :raises BadRequest: with Mailgun's message for anything Mailgun refuses, and for an invalid
+        ``X-Mailgun-*`` value.
+    """
+    if len(mime) > max_size:
+        raise PayloadTooLarge(f"request size exceeds {max_size / 1048576:.1f}MiB limit")
+    form: dict[str, list[str]] = {key: _values(options, key) for key in _keys(options)} if options else {}
+    if mailgun_headers:
+        found = read_mailgun_headers(mime)
+        mime = found.raw
+        for name, value in found.fields:  # after the form's: _option_fields keeps the first of each option
+            form.setdefault(name, []).append(value)
     head = {name.lower(): value for name, value in reversed(split_head(mime)[0])}  # the first of each wins
     raw_from = head.get("from", "")
+    chosen = _first(form, "template")
+    template = None if not chosen else TemplateChoice(
+        chosen, _first(form, "t:version") or None, _first(form, "t:variables"),
+        _flag(_first(form, "t:text")) is True)
     return SendRequest(
         domain=domain, from_=decode_header_value(raw_from, address=True),
-        sender=next(iter(parse_addresses(unfold(raw_from))), ""), to=tuple(item for item, _ in to),
-        recipients=_recipients(to), subject=decode_header_value(head.get("subject", "")), mime=mime,
+        sender=sender or next(iter(parse_addresses(unfold(raw_from))), ""), to=tuple(item for item, _ in to),
+        recipients=_recipients(list(to)), subject=decode_header_value(head.get("subject", "")), mime=mime,
         mime_message_id=decode_header_value(head["message-id"]) if "message-id" in head else None,
-        accepted_at=now, **_option_fields(params),
+        template=template, method=method, accepted_at=now, **_option_fields(form),
     )
-
-
-def build_messages(req: SendRequest, message_id: str, *, now: float) -> list[OutgoingMessage]:
-    """The messages to deliver for one request, all carrying ``Message-Id: <message_id>``.
-
-    Without recipient-variables: one message to every recipient (Bcc only in the envelope). With them: one
-    message per recipient, placeholders substituted (batch sending). ``messages.mime`` requests: the MIME as
-    given, with a Message-Id added if it has none.
-
-    :param req: a request from :func:`parse_send` or :func:`parse_send_mime`.
-    :param message_id: the id, angle brackets included (see :func:`message_id`).
-    :param now: the time written in the Date header.
-    :raises BadRequest: if the fields cannot make a well-formed message.
-    """
-    if req.mime is not None:
-        return [OutgoingMessage(req.recipients, _with_message_id(req.mime, message_id))]
-    if req.recipient_variables is None:
-        return [OutgoingMessage(req.recipients, _compose(req, message_id, now, list(req.to), None))]
-    variables = {key.lower(): value for key, value in req.recipient_variables.items()}
-    shown = {pairs[0][1].lower(): item for item in reversed(req.to) if (pairs := split_address_list(item))}
-    shown.update(req.list_to)
-    out = []
-    for address in req.recipients:
-        mine = own if isinstance(own := variables.get(address.lower()), dict) else {}
-        sub = functools.partial(_substitute, address=address, variables=mine)
-        to = [shown.get(address.lower(), _UNDISCLOSED)]
-        out.append(OutgoingMessage((address,), _compose(req, message_id, now, to, sub)))
-    return out
 
 
 def _values(params: Form, name: str) -> list[str]:
@@ -341,7 +335,7 @@ def _option_fields(params: Form) -> dict[str, Any]:
         tracking=_flag(opts.get("tracking")), tracking_opens=_flag(opts.get("tracking-opens")),
         tracking_clicks=clicks or None,
         dkim=_flag(opts.get("dkim")), require_tls=_flag(opts.get("require-tls")),
-        skip_verification=_flag(opts.get("skip-verification")),
+        skip_verification=_flag(opts.get("skip-verification")), sending_ip=opts.get("sending-ip") or None,
     )
 
 
@@ -365,45 +359,3 @@ def _delivery_time(value: str) -> float:
         return (when if when.tzinfo else when.replace(tzinfo=timezone.utc)).timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         raise BadRequest(f"{value} is not an RFC-2822 compliant date") from None
-
-
-def _substitute(text: str, address: str, variables: Mapping[str, Any]) -> str:
-    """Replace ``%recipient%`` and ``%recipient.key%``; a missing key becomes ``""``."""
-
-    def value(m: re.Match[str]) -> str:
-        if m.group(1) is None:
-            return address
-        found = variables.get(m.group(1))
-        return "" if found is None else found if isinstance(found, str) else json.dumps(found, ensure_ascii=False)
-
-    return _PLACEHOLDER.sub(value, text)
-
-
-def _compose(req: SendRequest, message_id: str, now: float, to: list[str],
-             sub: Callable[[str], str] | None) -> bytes:
-    """One message from the request's fields, with ``to`` in the To header and ``sub`` applied to the texts."""
-    s: Callable[[str], str] = sub or (lambda text: text)
-    date = email.utils.format_datetime(datetime.fromtimestamp(now, timezone.utc))
-    extra = [] if any(name.lower() == "date" for name, _ in req.headers) else [("Date", date)]
-    extra += [("Message-Id", message_id), *(("X-Mailgun-Tag", tag) for tag in req.tags)]
-    if req.user_variables:
-        extra.append(("X-Mailgun-Variables", json.dumps({k: s(v) for k, v in req.user_variables.items()})))
-    extra += [(name, s(value)) for name, value in req.headers if name.lower() not in _RESERVED]
-    try:
-        return build_message(
-            from_=req.from_, to=to, cc=list(req.cc), subject=s(req.subject),
-            text=None if req.text is None else s(req.text), html=None if req.html is None else s(req.html),
-            attachments=req.attachments, inline=req.inline, headers=extra,
-            amp_html=None if req.amp_html is None else s(req.amp_html),
-        )
-    except ValueError as exc:
-        raise BadRequest(f"cannot build the message: {exc}") from exc
-
-
-def _with_message_id(raw: bytes, message_id: str) -> bytes:
-    """``raw`` with a Message-Id header prepended if it has none (after an mbox ``From `` line, if any)."""
-    if any(name.lower() == "message-id" for name, _ in split_head(raw)[0]):
-        return raw
-    eol = b"\r\n" if b"\r\n" in raw[:4096] else b"\n"
-    cut = raw.find(b"\n") + 1 if raw.startswith(b"From ") else 0
-    return raw[:cut] + b"Message-Id: " + message_id.encode("ascii") + eol + raw[cut:]

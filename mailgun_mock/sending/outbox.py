@@ -27,6 +27,7 @@ from ..lang.send_rules import DeliveryPlan, Step, engagement_step, plan_delivery
 from ..mail.parse import ParsedMessage
 from ..state.store import Store
 from ..wire import event_bodies
+from . import build
 from . import form as sending
 
 __all__ = ["Outbound", "RuleRejection", "user_variables"]
@@ -66,6 +67,7 @@ class _Recipient:
     clicks_tracked: bool
     test_mode: bool = False
     accepted_at: float = 0.0
+    sending_ip: str = "127.0.0.1"
 
 
 class Outbound:
@@ -96,10 +98,10 @@ class Outbound:
         :raises RuleRejection: when a ``reject`` rule matches a recipient (nothing is kept).
         """
         now = self.clock.now()
-        mid = req.mime_message_id or sending.message_id(req.domain, now, new_hex_id(8))
-        messages = sending.build_messages(req, mid, now=now)
+        mid = req.mime_message_id or build.message_id(req.domain, now, new_hex_id(8))
+        messages = build.build_messages(req, mid, now=now)
         rules = self.store.rules()
-        planned: list[tuple[sending.OutgoingMessage, ParsedMessage, list[tuple[str, DeliveryPlan]]]] = []
+        planned: list[tuple[build.OutgoingMessage, ParsedMessage, list[tuple[str, DeliveryPlan]]]] = []
         for outgoing in messages:
             parsed = ParsedMessage(outgoing.raw)
             plans = []
@@ -128,10 +130,12 @@ class Outbound:
             opens, clicks = _tracking(req, parsed, self.store.resources.domains.get(req.domain))
             for rcpt, plan in plans:
                 target = _Recipient(req.domain.lower(), rcpt, req.sender, mid, block, storage, req.tags, variables,
-                                    outgoing.raw, _first_link(parsed), opens, clicks, req.test_mode, now)
+                                    outgoing.raw, _first_link(parsed), opens, clicks, req.test_mode, now,
+                                    req.sending_ip or "127.0.0.1")
                 self.emit(target.domain, event_bodies.sent_event(
                     "accepted", new_event_id(), now, recipient=rcpt, sender=req.sender, message=block,
-                    storage=storage, tags=req.tags, user_variables=variables, test_mode=req.test_mode))
+                    storage=storage, tags=req.tags, user_variables=variables, test_mode=req.test_mode,
+                    method=req.method))
                 # Test mode: Mailgun logs delivered with code 650 and sends nothing.
                 self._schedule(target, DeliveryPlan((_TEST_MODE,)) if req.test_mode else plan, start)
         self.store.add_sent(SentMessage(
@@ -211,7 +215,8 @@ class Outbound:
         event = event_bodies.sent_event(
             step.kind, new_event_id(), now, recipient=target.recipient, sender=target.sender, message=target.message,
             storage=target.storage, tags=target.tags, user_variables=target.user_variables, test_mode=target.test_mode,
-            status=status, severity=step.severity, reason=step.reason, url=target.click_url)
+            status=status, severity=step.severity, reason=step.reason, url=target.click_url,
+            sending_ip=target.sending_ip)
         self.emit(target.domain, event)
         if step.suppress is not None:
             kind = step.suppress

@@ -114,13 +114,15 @@ _CLIENT = {"client-name": "Chrome", "client-os": "Linux", "client-type": "browse
 def sent_event(kind: str, event_id: str, timestamp: float, *, recipient: str, sender: str, message: dict[str, Any],
                storage: dict[str, str], tags: Sequence[str], user_variables: dict[str, Any], test_mode: bool,
                status: dict[str, Any] | None = None, severity: str | None = None, reason: str | None = None,
-               url: str = "") -> dict[str, Any]:
-    """An event of sent mail: ``accepted`` (``method: http``), ``delivered``, ``failed`` or engagement
-    (``opened``, ``clicked``, ``unsubscribed``, ``complained``), in the shapes of Mailgun's samples.
+               url: str = "", method: str = "http", sending_ip: str = "127.0.0.1") -> dict[str, Any]:
+    """An event of sent mail: ``accepted``, ``delivered``, ``failed`` or engagement (``opened``,
+    ``clicked``, ``unsubscribed``, ``complained``), in the shapes of Mailgun's samples.
 
     :param status: the ``delivery-status`` block (delivered and failed).
     :param severity: ``temporary`` or ``permanent`` (failed); sets the log level (warn/error).
     :param url: the link a ``clicked`` event reports.
+    :param method: how ``accepted`` mail came: ``http`` (the API) or ``smtp`` (the relay).
+    :param sending_ip: the ``envelope.sending-ip`` of ``delivered`` and ``failed``.
     """
     level = "info" if kind != "failed" else ("error" if severity == "permanent" else "warn")
     event = _common(kind, event_id, timestamp, level)
@@ -136,9 +138,9 @@ def sent_event(kind: str, event_id: str, timestamp: float, *, recipient: str, se
         event["storage"] = storage
         event["envelope"] = {"sender": sender, "targets": recipient, "transport": "smtp"}
     if kind == "accepted":
-        event["method"] = "http"
+        event["method"] = method
     elif kind in ("delivered", "failed"):
-        event["envelope"]["sending-ip"] = "127.0.0.1"
+        event["envelope"]["sending-ip"] = sending_ip
     if status is not None:
         event["delivery-status"] = status
     if kind == "failed":

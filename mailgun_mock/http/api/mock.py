@@ -24,7 +24,7 @@ def health() -> ResponseReturnValue:
     # Counts and listeners only: no key is needed here, so nothing about the mail itself is shown.
     listeners = backend().listeners
     if listeners is None:  # an app served by something other than MailgunMock (a test client, a WSGI host)
-        listeners = {"http": {}, "smtp": None}
+        listeners = {"http": {}, "smtp": None, "smtp_submission": None}
     return jsonify(status="ok", **listeners, **backend().store.counts())
 
 
