@@ -19,7 +19,7 @@ from ..base.logtext import shorten
 from ..mail.extract import find_codes, find_links
 from ..mail.parse import ParsedMessage
 from ..sending.outbox import user_variables
-from .inbox_index import Entry, Filters, InboxIndex, Snapshot, bare_id
+from .inbox_index import Entry, Filters, InboxIndex, Snapshot
 from .inbox_tools import InboxTools
 from .params import integer
 
