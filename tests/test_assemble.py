@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from mailgun_mock.mail import assemble as assemble_module
 from mailgun_mock.mail import compose
 from mailgun_mock.mail.assemble import POLICY, assemble, render_header
+from mailgun_mock.sending import build as sending_build
 from mailgun_mock.sending import form
 from tests import reference_compose
 from tests.reference_compose import reference_build_message
@@ -76,7 +77,7 @@ def build(fields: dict[str, Any], files: list[tuple[str, str, bytes, str]]) -> l
     """The raw messages the send handler writes for a form, with ``random`` seeded (boundaries)."""
     req = form.parse_send(DOMAIN, {**BASE, **fields}, files, now=NOW, max_size=25_000_000)
     random.seed(4711)
-    return [m.raw for m in form.build_messages(req, MID, now=NOW)]
+    return [m.raw for m in sending_build.build_messages(req, MID, now=NOW)]
 
 
 @pytest.fixture
@@ -99,7 +100,7 @@ def test_assemble_send_corpus_is_byte_identical(fields: dict[str, Any], files: l
     """Every send of the corpus gives the very bytes the stdlib builder gave, through the fast path where expected."""
     ours = build(fields, files)
     assert spy and all(taken is fast for taken in spy)
-    monkeypatch.setattr(form, "build_message", reference_build_message)
+    monkeypatch.setattr(sending_build, "build_message", reference_build_message)
     assert ours == build(fields, files)
 
 
