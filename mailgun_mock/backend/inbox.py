@@ -74,11 +74,16 @@ class InboxOperations(InboxTools):
         self._inbox_changed = threading.Condition()
         #: bumped by close_inbox(): waits and live streams begun before it end
         self.inbox_generation = 0
+        # The store's version as the listener last saw it: waiters read this under the condition and
+        # never take the store's lock while holding it (the listener holds the store's lock and then
+        # takes the condition, so the other order would deadlock).
+        self._inbox_version = self.store.version
         self.store.add_listener(self._wake_inbox)
 
     def _wake_inbox(self, version: int) -> None:
-        # A store listener: runs with the store's lock held, so it only notifies.
+        # A store listener: runs with the store's lock held, so it only records and notifies.
         with self._inbox_changed:
+            self._inbox_version = version
             self._inbox_changed.notify_all()
 
     def close_inbox(self) -> None:
@@ -93,12 +98,12 @@ class InboxOperations(InboxTools):
         deadline = time.monotonic() + timeout
         with self._inbox_changed:
             generation = self.inbox_generation if generation is None else generation
-            while self.store.version == version and self.inbox_generation == generation:
+            while self._inbox_version == version and self.inbox_generation == generation:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 self._inbox_changed.wait(remaining)
-        return self.store.version
+            return self._inbox_version
 
     # -- lists ----------------------------------------------------------------------------
 
