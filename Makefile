@@ -34,7 +34,7 @@ serve: $(SERVE_STAMP)
 	$(BIN)/mailgun-mock serve --smtp-port 2525 --smtp-submission-port 2587 $(ARGS)
 
 test: $(TEST_STAMP) chromium
-	$(BIN)/python -m pytest $(ARGS)
+	$(BIN)/python -m pytest -n 2 $(ARGS)
 
 bench: $(TEST_STAMP) chromium
 	@for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
