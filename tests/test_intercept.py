@@ -38,6 +38,28 @@ US, EU = "https://api.mailgun.net", "https://api.eu.mailgun.net"
 FORM = {"from": "Shop <shop@example.com>", "to": "bob@example.net", "subject": "Order 4711", "text": "Thanks!"}
 
 
+def run_async(make: Any) -> Any:
+    """``asyncio.run(make())`` on a thread of its own: the session's Playwright browser (sync API) keeps
+    an event loop running in the main thread of a worker that also ran the browser tests."""
+    import threading
+
+    result: list[Any] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            result.append(asyncio.run(make()))
+        except BaseException as exc:  # handed back to the test's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(60)
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
 @pytest.fixture(autouse=True)
 def no_network(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     """Resolving any name but loopback fails and is recorded; the test fails if anything was looked up."""
@@ -93,7 +115,7 @@ def test_intercept_official_sdk_async_client(mailgun_mock: MailgunMock) -> None:
         async with AsyncClient(auth=("api", mailgun_mock.api_key)) as client:
             return await client.messages.create(data=FORM, domain=DOMAIN)
 
-    assert asyncio.run(send()).status_code == 200
+    assert run_async(send).status_code == 200
     assert [m["to"] for m in mailgun_mock.outbox] == ["bob@example.net"]
 
 
@@ -116,7 +138,7 @@ def test_intercept_httpx_sync_async_and_urllib3(mailgun_mock: MailgunMock) -> No
         async with httpx.AsyncClient() as client:
             return await client.get(f"{US}/v3/routes", auth=auth)
 
-    assert asyncio.run(list_routes()).json() == {"items": [], "total_count": 0}
+    assert run_async(list_routes).json() == {"items": [], "total_count": 0}
     with urllib3.PoolManager() as pool:
         reply = pool.request("POST", f"{US}/v3/{DOMAIN}/messages", fields=FORM,
                              headers=urllib3.make_headers(basic_auth=f"api:{mailgun_mock.api_key}"))
