@@ -39,6 +39,7 @@ import ssl
 import threading
 import weakref
 from concurrent.futures import Future
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -220,19 +221,42 @@ class SmtpServer(Service):
         return await asyncio.get_running_loop().create_server(self._session, sock=sock, ssl=self.wrap_tls)
 
     async def _close(self) -> None:
+        loop = asyncio.get_running_loop()
+        current = asyncio.current_task()
+        deadline = loop.time() + _TIMEOUT / 2
+        # A connection accepted just before the server closes fails in asyncio (3.11): its
+        # transport's constructor asserts the server is open, and the accepted socket is left to the
+        # garbage collector (a ResourceWarning). So the server closes in a turn of the loop where no
+        # accepted connection still waits for its transport.
+        while _accepting(current) and loop.time() < deadline:
+            await asyncio.sleep(0)
         if self._server is not None:
             self._server.close()
-        for smtp in list(self._sessions):
-            if smtp.transport is not None:
-                smtp.transport.close()
-        current = asyncio.current_task()
-        tasks = [task for task in asyncio.all_tasks() if task is not current]
+        # Then every connection closes, and the loop turns (a bounded while) until nothing is left:
+        # a closed transport closes its socket only in a callback a turn later.
+        while True:
+            live = [smtp.transport for smtp in list(self._sessions) if smtp.transport is not None]
+            for transport in live:
+                if not transport.is_closing():
+                    transport.close()
+            tasks = [task for task in asyncio.all_tasks() if task is not current]
+            if not (live or tasks) or loop.time() > deadline:
+                break
+            await asyncio.sleep(0)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await asyncio.sleep(0)  # let the transports' connection_lost callbacks close their sockets
+        await asyncio.sleep(0)
         if self._server is not None:
             await self._server.wait_closed()
+
+
+def _accepting(current: asyncio.Task[Any] | None) -> bool:
+    """Whether a task of the running loop is a connection asyncio accepted and is still setting up."""
+    return any(
+        getattr(task.get_coro(), "__qualname__", "").endswith("_accept_connection2")
+        for task in asyncio.all_tasks() if task is not current
+    )
 
 
 class SmtpListener(SmtpServer):
