@@ -50,7 +50,9 @@ def _schema(template: str, method: str, status: int) -> dict[str, Any] | None:
 def _validator(template: str, method: str, status: int) -> Any:
     from jsonschema import Draft202012Validator
 
-    return Draft202012Validator(_schema(template, method, status) or ERROR_SHAPE)
+    # Formats (date-time, email, uri…) are checked too, as schemathesis checks them.
+    return Draft202012Validator(_schema(template, method, status) or ERROR_SHAPE,
+                                format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 @dataclasses.dataclass

@@ -102,6 +102,7 @@ def scenario(api: Api) -> None:
     call("GET", key_path)
     call("POST", key_path, data={"to": "d@x.example"})
     call("GET", f"/v3/{D}/tags")
+    call("GET", f"/v3/{D}/tags", params={"prefix": "n", "limit": "1"})
     call("GET", f"/v3/{D}/tag", params={"tag": "news"})
     call("PUT", f"/v3/{D}/tag", params={"tag": "news", "description": "n"})
     call("GET", f"/v3/domains/{D}/limits/tag")

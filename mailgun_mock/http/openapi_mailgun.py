@@ -75,6 +75,10 @@ CORRECTIONS: tuple[Correction, ...] = (
             "message": _STR}, "required": ["list", "message"]}}}}},
                "creating a list answers 200, not 201: mailgun-go accepts only 200, 202 and 204 from the API and "
                "creates lists with it"),
+    *(Correction(_schema_pointer("github.com-mailgun-scout-model-tags-TagItem", "properties", field), _STR,
+                 "a tag's dates read like the document's own example, '2023-01-02 02:14:27 +0000 UTC' (Go's "
+                 "time.String()), which is not the RFC 3339 date-time the schema announces")
+      for field in ("first-seen", "last-seen")),
     Correction(_schema_pointer("MessageObject", "required"), ["headers"],
                "Mailgun's event samples for opened, clicked, unsubscribed and complained carry only "
                "message.headers.message-id: no attachments, no size"),
