@@ -28,6 +28,7 @@ from types import TracebackType
 from typing import Any
 from urllib.parse import SplitResult, unquote, urlsplit
 
+from ..http.guard import IN_PROCESS  # the environ key saying "answered in process": no Host/Origin check
 from . import wsgi_server
 from .intercept_hooks import hooks
 from .wsgi_server import SERVER_HEADER
@@ -36,8 +37,6 @@ __all__ = ["DEFAULT_HOSTS", "IN_PROCESS", "InterceptError", "Interception"]
 
 #: Mailgun's API hosts (US and EU).
 DEFAULT_HOSTS = ("api.mailgun.net", "api.eu.mailgun.net")
-#: The WSGI environ key saying "answered in process" (the origin guard's seam: no Host check).
-IN_PROCESS = "mailgun_mock.in_process"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 #: (status code, reason, headers, body) of one answer.
