@@ -8,6 +8,7 @@ Side by side in one run, 400 tests that each send one message with ``requests`` 
   (keep-alive: the session's one connection serves every test; interception turned off);
 - ``intercept``: the ``mailgun_mock`` fixture's interception, the app posting to https://api.mailgun.net;
 - ``fixture``: the fixture alone, no HTTP (what the two above pay before sending anything);
+- ``inline``: ``intercept`` with ``deliver="inline"`` (delivery steps run in the sending thread);
 
 minus the same 400 tests with no HTTP at all (same imports, same payload). Each variant runs in its
 own pytest process, the four alternating, ``RUNS`` times; the medians are compared. Then, in this
@@ -21,6 +22,7 @@ import cProfile
 import io
 import pathlib
 import pstats
+import resource
 import statistics
 import subprocess
 import sys
@@ -58,21 +60,30 @@ VARIANTS = {
 }
 
 
-def run_pytest(folder: pathlib.Path, variant: str) -> float:
-    """Wall time of one pytest process running the variant's 400 tests (all must pass)."""
+# The same interception tests with webhooks and delivery steps run in the sending thread (no lane threads).
+VARIANTS["inline"] = VARIANTS["intercept"].replace(
+    HEADER, HEADER + "import pytest\n\n@pytest.fixture(scope='session')\n"
+            "def mailgun_mock_config():\n    return {'deliver': 'inline'}\n", 1)
+
+
+def run_pytest(folder: pathlib.Path, variant: str) -> tuple[float, float]:
+    """Wall time and CPU time (user + system) of one pytest process running the variant's tests (all must pass)."""
     extra = ["-o", "mailgun_mock_intercept=false"] if variant == "socket" else []
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
                            "-p", "no:xdist", *extra, f"test_{variant}.py"], cwd=folder, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"bench_stub: the {variant} tests failed:\n{done.stdout[-3000:]}")
-    return elapsed
+    return elapsed, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
 
 
-def per_test_figures() -> dict[str, float]:
-    """Median wall time per variant, in seconds."""
-    times: dict[str, list[float]] = {name: [] for name in VARIANTS}
+def per_test_figures() -> tuple[dict[str, float], dict[str, float]]:
+    """Median wall time and median CPU time per variant, in seconds."""
+    wall: dict[str, list[float]] = {name: [] for name in VARIANTS}
+    cpu: dict[str, list[float]] = {name: [] for name in VARIANTS}
     with tempfile.TemporaryDirectory() as tmp:
         folder = pathlib.Path(tmp)
         (folder / "pytest.ini").write_text("[pytest]\n")
@@ -80,8 +91,11 @@ def per_test_figures() -> dict[str, float]:
             (folder / f"test_{name}.py").write_text(source)
         for _ in range(RUNS):
             for name in VARIANTS:
-                times[name].append(run_pytest(folder, name))
-    return {name: statistics.median(values) for name, values in times.items()}
+                elapsed, used = run_pytest(folder, name)
+                wall[name].append(elapsed)
+                cpu[name].append(used)
+    return ({name: statistics.median(values) for name, values in wall.items()},
+            {name: statistics.median(values) for name, values in cpu.items()})
 
 
 def timed(action: Callable[[], Any], count: int, rounds: int = 5) -> float:
@@ -165,21 +179,25 @@ def profile_intercept(top: int = 18) -> str:
 
 
 def main() -> None:
-    medians = per_test_figures()
-    base = medians["none"]
-    added = {name: (medians[name] - base) / TESTS * 1000 for name in ("stub", "fixture", "socket", "intercept")}
-    stub = added["stub"]
+    wall, cpu = per_test_figures()
     print("bench_stub")
-    print(f"  {TESTS} tests each sending one message with requests and asserting on it; added wall time per test "
-          f"over the same tests without HTTP (median of {RUNS} runs, one pytest process each)")
-    print(f"    responses stub                          {stub:6.3f} ms   (1.0x)")
-    print(f"    (mailgun_mock fixture alone, no HTTP     {added['fixture']:6.3f} ms:  session start and per-test reset)")
-    print(f"    mailgun_mock over the socket, keep-alive {added['socket']:6.3f} ms   ({added['socket'] / stub:.1f}x)")
-    met = added["intercept"] <= TARGET_RATIO * stub
-    print(f"    mailgun_mock interception (no socket)    {added['intercept']:6.3f} ms   "
-          f"({added['intercept'] / stub:.1f}x)   target <= {TARGET_RATIO}x a stub{'' if met else ' (not met)'}")
-    print(f"  (whole runs: {', '.join(f'{name} {value:.2f} s' for name, value in medians.items())}; the mock's "
-          "include starting the session's server once)")
+    print(f"  {TESTS} tests each sending one message with requests and asserting on it: added time per test over the "
+          f"same tests without HTTP (median of {RUNS} runs, one pytest process each; CPU = user + system of it)")
+    rows = [("stub", "responses stub"), ("fixture", "mailgun_mock fixture alone, no HTTP"),
+            ("socket", "mailgun_mock over the socket, keep-alive"), ("intercept", "mailgun_mock interception (no socket)"),
+            ("inline", "interception, deliver='inline'")]
+    added = {}
+    for figures, label in ((wall, "wall"), (cpu, "CPU")):
+        added[label] = {name: (figures[name] - figures["none"]) / TESTS * 1000 for name, _ in rows}
+    met = added["wall"]["intercept"] <= TARGET_RATIO * added["wall"]["stub"]
+    print(f"    {'':44} {'wall':>9} {'ratio':>6}  {'CPU':>9} {'ratio':>6}")
+    for name, text in rows:
+        w, c = added["wall"][name], added["CPU"][name]
+        note = f"   target <= {TARGET_RATIO}x a stub{'' if met else ' (not met)'}" if name == "intercept" else ""
+        print(f"    {text:44} {w:6.3f} ms {w / added['wall']['stub']:5.1f}x  {c:6.3f} ms "
+              f"{c / added['CPU']['stub']:5.1f}x{note}")
+    print(f"  (whole runs, wall: {', '.join(f'{name} {value:.2f} s' for name, value in wall.items())}; the mock's "
+          "include importing Flask and starting the session's server once)")
     for name, value in in_process_figures().items():
         print(f"  {name:<48} {value:6.3f} ms")
     if not met:
