@@ -192,3 +192,42 @@ def test_wsgi_server_idle_connection_closes_after_its_timeout(monkeypatch: pytes
             assert connection.closed_by_server()
         finally:
             connection.close()
+
+
+def test_wsgi_server_a_thousand_session_calls_ride_one_connection(
+        accepted: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A requests.Session makes 1,000 calls on one connection; stop() then ends it and three idle raw
+    connections at once (not at their idle timeout, set here to ten minutes), leaving no handler
+    thread behind."""
+    import threading
+    import time
+
+    monkeypatch.setattr(WsgiServer, "keep_alive_timeout", 600.0)
+    before = set(threading.enumerate())
+    served = MailgunMock(port=0).start()
+    idle = [Connection(served) for _ in range(3)]
+    try:
+        with requests.Session() as session:
+            session.auth = ("api", served.api_key)
+            for n in range(1000):
+                if n % 100 == 0:
+                    form = {"from": "a@example.com", "to": "b@example.net", "subject": f"n{n}", "text": "x"}
+                    assert session.post(f"{served.url}/v3/example.com/messages", data=form).status_code == 200
+                else:
+                    assert session.get(f"{served.url}/mock/health").status_code == 200
+            for connection in idle:
+                assert health(connection) == 200
+            assert len(accepted) == 4  # the session's one connection and the three raw ones
+            assert len(served.outbox) == 10
+            began = time.monotonic()
+            served.stop()
+            assert time.monotonic() - began < 60  # far below the 600 s idle timeout it would wait for
+            assert all(connection.closed_by_server() for connection in idle)
+    finally:
+        for connection in idle:
+            connection.close()
+        served.stop()
+    deadline = time.monotonic() + 10
+    while (left := set(threading.enumerate()) - before) and time.monotonic() < deadline:
+        time.sleep(0.01)  # handler threads end once their closed connection reads its end
+    assert left == set()

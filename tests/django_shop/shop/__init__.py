@@ -1,0 +1,1 @@
+"""A small Django app that records replies to customers from inbound mail."""
