@@ -21,34 +21,59 @@ def walk(api: Api, start: str, link: str) -> list[str]:
         page = api.get(url).json()
         if not page["items"]:
             return seen
-        addresses = [item["address"] for item in page["items"]]
+        addresses = [item.get("address") or item["value"] for item in page["items"]]  # the allowlist: value
         seen.extend(addresses if link == "next" else reversed(addresses))
         url = path_of(page["paging"][link])
     raise AssertionError("paging never ended")
 
 
-@pytest.fixture
-def many(api: Api) -> list[str]:
-    """2,500 bounces added as JSON batches of 1,000."""
+KINDS = ["bounces", "unsubscribes", "complaints", "whitelists"]
+
+
+def fill(api: Api, kind: str) -> list[str]:
+    """2,500 addresses on ``kind``: bounces, unsubscribes and complaints as JSON batches of 1,000,
+    the allowlist (which takes no JSON) as one CSV import."""
     addresses = [f"user{i:05d}@example.net" for i in range(2500)]
+    if kind == "whitelists":
+        csv = "address,reason\n" + "".join(f"{a},test\n" for a in addresses)
+        assert api.post(f"{D}/whitelists/import", files={"file": ("allow.csv", csv)}).status == 202
+        return addresses
     for start in range(0, 2500, 1000):
         batch = [{"address": a, "code": "550", "error": "gone"} for a in addresses[start:start + 1000]]
-        assert api.post(f"{D}/bounces", json=batch).status == 200
+        assert api.post(f"{D}/{kind}", json=batch).status == 200
     return addresses
 
 
-@pytest.mark.parametrize("limit", [1, 10, 1000])
-def test_bounces_paging_ends_from_every_entry_point(api: Api, many: list[str], limit: int) -> None:
-    """Walking next from the first page, and previous from the last, sees every address once and ends on an empty page."""
-    if limit == 1 and api.transport == "http":
-        pytest.skip("2,500 requests: the test client covers limit 1")
-    forward = walk(api, f"{D}/bounces?limit={limit}", "next")
-    assert forward == many
-    if limit == 1:
-        return  # 2,500 pages one way is enough at this size
-    assert walk(api, f"{D}/bounces?page=first&limit={limit}", "next") == many
-    backward = walk(api, f"{D}/bounces?page=last&limit={limit}", "previous")
-    assert backward == list(reversed(many))
+def walk_all_ways(api: Api, kind: str, limit: int, many: list[str]) -> None:
+    """From every entry point each address is seen once and the walk ends on an empty page: the
+    first page with no ``page``, ``page=first`` and ``page=next`` chains, ``page=last`` and
+    ``page=previous`` chains, and ``page=next``/``page=previous`` pivots in the middle."""
+    assert walk(api, f"{D}/{kind}?limit={limit}", "next") == many
+    assert walk(api, f"{D}/{kind}?page=first&limit={limit}", "next") == many
+    assert walk(api, f"{D}/{kind}?page=last&limit={limit}", "previous") == list(reversed(many))
+    middle = many[1249].replace("@", "%40")
+    assert walk(api, f"{D}/{kind}?page=next&address={middle}&limit={limit}", "next") == many[1250:]
+    assert walk(api, f"{D}/{kind}?page=previous&address={middle}&limit={limit}", "previous") == \
+        list(reversed(many[:1249]))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("limit", [10, 1000])
+def test_suppression_paging_ends_from_every_entry_point(api: Api, kind: str, limit: int) -> None:
+    """2,500 entries, limit 10 and 1000, both transports: every entry point sees each address once."""
+    walk_all_ways(api, kind, limit, fill(api, kind))
+
+
+@pytest.mark.parametrize("api", ["test_client"], indirect=True)
+@pytest.mark.parametrize("kind", KINDS)
+def test_suppression_paging_one_by_one_ends_from_every_entry_point(api: Api, kind: str) -> None:
+    """limit 1 over 2,500 entries, forward from the first page (and, for bounces, back from the last):
+    2,500 pages a walk, so in process only; the limit 10 and 1000 walks cover the socket and the
+    other entry points, through the same paging code for every kind."""
+    many = fill(api, kind)
+    assert walk(api, f"{D}/{kind}?limit=1", "next") == many
+    if kind == "bounces":
+        assert walk(api, f"{D}/{kind}?page=last&limit=1", "previous") == list(reversed(many))
 
 
 def test_bounces_paging_links_carry_address_and_limit(api: Api) -> None:
