@@ -33,7 +33,7 @@ from typing import Any
 
 TESTS = 400
 RUNS = 5
-TARGET_RATIO = 1.5  # interception <= 1.5x a stub, per test
+TARGET_RATIO = 1.3  # issue 14: interception <= 1.3x a stub, per test
 
 FORM = '{"from": "Shop <shop@example.com>", "to": "bob@example.net", "subject": f"Order {n}", "text": "Thanks!"}'
 HEADER = "import requests\nSESSION = requests.Session()\nKEY = 'key-0123456789abcdef'\n"

@@ -9,6 +9,7 @@ POST with its attempt. Nothing here is state to save: it is a bounded cache, emp
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import threading
 from collections import OrderedDict
@@ -23,18 +24,49 @@ from .worker import Webhook
 __all__ = ["Posted", "PostLog", "decode_body"]
 
 _VALUE_LIMIT = 20_000  # characters of one field kept for display
+_LAZY_LIMIT = 64 * 1024  # bytes of a body kept undecoded until shown
 
 
 @dataclasses.dataclass(frozen=True)
 class Posted:
     """One POST as sent: its decoded fields (``[name, value]``; files as ``[name, "<file …>"]``),
-    the signature it carried, and its size."""
+    the signature it carried, and its size.
+
+    A body up to :data:`_LAZY_LIMIT` bytes is kept as it was sent and decoded when first read (most
+    are never shown: decoding every one cost a third of an inline delivery); a larger one is decoded
+    at once, its long values clipped, so the cache never holds its bytes.
+    """
 
     url: str
     content_type: str
     size: int
-    fields: tuple[tuple[str, str], ...]
-    signature: dict[str, str]
+    body: bytes = dataclasses.field(repr=False, default=b"")
+    sent_type: str = dataclasses.field(repr=False, default="")  # the Content-Type header, parameters too
+
+    @functools.cached_property
+    def _decoded(self) -> tuple[tuple[tuple[str, str], ...], dict[str, str]]:
+        try:
+            fields, signature = decode_body(self.body, self.sent_type or self.content_type)
+        except (ValueError, LookupError):  # not what we encode; show it raw
+            fields, signature = [("body", _clip(self.body.decode("utf-8", "replace")))], {}
+        return tuple(fields), signature
+
+    @property
+    def fields(self) -> tuple[tuple[str, str], ...]:
+        return self._decoded[0]
+
+    @property
+    def signature(self) -> dict[str, str]:
+        return self._decoded[1]
+
+    @classmethod
+    def of(cls, url: str, body: bytes, content_type: str) -> Posted:
+        """The record of one POST (``content_type`` as sent, parameters included)."""
+        posted = cls(url, content_type.split(";")[0], len(body), body, content_type)
+        if len(body) > _LAZY_LIMIT:
+            posted.fields  # decoded (and clipped) now; the bytes are dropped below
+            object.__setattr__(posted, "body", b"")
+        return posted
 
 
 def _clip(value: str) -> str:
@@ -91,12 +123,7 @@ class PostLog:
         self._local.last = None
         if last is None:
             return
-        url, body, content_type = last
-        try:
-            fields, signature = decode_body(body, content_type)
-        except (ValueError, LookupError):  # not what we encode; show it raw
-            fields, signature = [("body", _clip(body.decode("utf-8", "replace")))], {}
-        posted = Posted(url, content_type.split(";")[0], len(body), tuple(fields), signature)
+        posted = Posted.of(*last)
         with self._lock:
             self._posts[(attempt.delivery_id, attempt.attempt)] = posted
             self._hooks[hook.id] = hook
