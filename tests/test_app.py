@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Any
 
 import pytest
@@ -137,3 +138,19 @@ def test_route_created_on_mock_clock(api: Api) -> None:
     api.post("/mock/clock", json={"advance": 86400 * 365})
     route = api.post("/v3/routes", data={"expression": "catch_all()", "action": "stop()"}).json()["route"]
     assert int(route["id"][:8], 16) >= int(api.get("/mock/clock").json()["now"]) - 5
+
+
+def test_app_url_building_works_with_builders_compiled_on_first_use() -> None:
+    """The app's rules compile their URL builders lazily (create_app's cost); url_for still builds
+    every rule's URL, with and without extra query arguments."""
+    from flask import url_for
+
+    app = create_app()
+    with app.test_request_context():
+        for rule in app.url_map.iter_rules():
+            if rule.endpoint == "static":
+                continue
+            values = {name: "x1" for name in rule.arguments if name not in (rule.defaults or {})}
+            expected = re.sub(r"<(?:[^:>]+:)?[^>]+>", "x1", rule.rule)
+            assert url_for(rule.endpoint, **values) == expected
+            assert url_for(rule.endpoint, **values, page="2") == expected + "?page=2"
