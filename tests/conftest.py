@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import settings
 
 from mailgun_mock.backend.core import Backend
 from mailgun_mock.base.config import Config
@@ -17,6 +18,11 @@ from mailgun_mock.http.app import create_app
 from tests.shapes import RECORDER, served_documented_paths
 
 pytest_plugins = ["pytester"]
+
+# No timing asserts in the suite: hypothesis's per-example deadline (200 ms) fails tests on a busy
+# machine (a first example that imports or warms a cache), which says nothing about the behaviour.
+settings.register_profile("mailgun_mock", deadline=None)
+settings.load_profile("mailgun_mock")
 
 
 @dataclasses.dataclass
