@@ -12,6 +12,8 @@ import logging
 from typing import Any
 
 from ..base.errors import BadRequest
+from .analytics import AnalyticsOperations
+from .bounce_classification import BounceClassificationOperations
 from .domains import DomainOperations
 from .inbound import InboundOperations
 from .inbox import InboxOperations
@@ -20,6 +22,7 @@ from .messages import MessageOperations
 from .probing import ProbeOperations
 from .routes import RouteOperations
 from .sending import SendingOperations
+from .stats import StatsOperations
 from .suppressions import SuppressionOperations
 from .tags import TagOperations
 from .webhooks import WebhookOperations
@@ -31,7 +34,7 @@ log = logging.getLogger("mailgun_mock")
 
 class Backend(RouteOperations, InboxOperations, SendingOperations, InboundOperations, MessageOperations,
               WebhookOperations, ProbeOperations, SuppressionOperations, DomainOperations, KeyOperations,
-              TagOperations):
+              TagOperations, StatsOperations, AnalyticsOperations, BounceClassificationOperations):
     """The mock's Mailgun: every operation an API handler or a Python caller can ask for.
 
     Takes the parameters of :class:`~.context.Context` (config, clock, ids, store, transport).

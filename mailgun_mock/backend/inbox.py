@@ -23,11 +23,13 @@ from .inbox_index import Entry, Filters, InboxIndex, Snapshot
 from .inbox_tools import InboxTools
 from .params import integer
 
-__all__ = ["InboxOperations", "Mail", "previewable"]
+__all__ = ["DEVICES", "InboxOperations", "Mail", "previewable"]
 
 LIMIT_MAX = 500
 WAIT_MAX = 300.0
 _ENGAGEMENT = ("opened", "clicked", "unsubscribed", "complained")
+#: The device types an engagement may be triggered from.
+DEVICES = ("desktop", "mobile", "tablet", "unknown")
 
 
 class Mail(dict[str, Any]):
@@ -269,11 +271,14 @@ class InboxOperations(InboxTools):
         """Mark inbox messages read (or unread)."""
         self.store.mailbox.mark_read(_ids(ids), read)
 
-    def trigger_event(self, entry_id: str, event: str | None, recipient: str | None = None) -> dict[str, Any]:
+    def trigger_event(self, entry_id: str, event: str | None, recipient: str | None = None, *,
+                      country: str | None = None, device: str | None = None) -> dict[str, Any]:
         """Emit an engagement event (opened, clicked, unsubscribed, complained) for a sent message now,
         as a delivery rule would: logged, posted to the domain's webhooks, suppression added.
 
         :param recipient: which recipient engaged (default: the only one).
+        :param country: the engagement's ``geolocation.country``, a two-letter code (default ``US``).
+        :param device: its ``client-info.device-type``: desktop (the default), mobile, tablet or unknown.
         :raises BadRequest: for received mail, an unknown event or recipient.
         """
         entry = self._entry(entry_id)
@@ -293,8 +298,22 @@ class InboxOperations(InboxTools):
         stored = self.store.get_message(entry.id, self.clock.now())
         if sent is None or stored is None:
             raise NotFound("Message not found")
-        self.outbound.engage(sent, stored, recipient, event)
+        self.outbound.engage(sent, stored, recipient, event, _engagement(country, device))
         return {"message": f"{event} event recorded for {recipient}"}
+
+
+def _engagement(country: object, device: object) -> dict[str, str]:
+    """The checked ``country`` and ``device`` of a triggered engagement (empty: the defaults)."""
+    found: dict[str, str] = {}
+    if country not in (None, ""):
+        if not isinstance(country, str) or not re.fullmatch(r"[A-Za-z]{2}", country):
+            raise BadRequest(f"'country' must be a two-letter country code, got {shorten(country)}")
+        found["country"] = country.upper()
+    if device not in (None, ""):
+        if device not in DEVICES:
+            raise BadRequest(f"'device' must be one of {', '.join(DEVICES)}, got {shorten(device)}")
+        found["device"] = str(device)
+    return found
 
 
 def _pattern(pattern: str | None) -> str | None:

@@ -10,10 +10,11 @@ from urllib.parse import quote, urlencode
 
 from ..base.errors import BadRequest, NotFound
 from ..base.logtext import printable
+from ..state.store import Store
 from .context import Context
 from .params import integer
 
-__all__ = ["TAG_LIMIT", "TagOperations"]
+__all__ = ["TAG_LIMIT", "TagOperations", "live_tags"]
 
 #: How many tags a domain may have (Mailgun's default limit).
 TAG_LIMIT = 5000
@@ -24,25 +25,33 @@ def _stamp(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp, timezone.utc).strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
 
 
+def live_tags(store: Store, domain: str) -> dict[str, dict[str, Any]]:
+    """A domain's live tags: first and last seen among its sends (after any deletion; ``first``/``last`` in
+    epoch seconds, ``first-seen``/``last-seen`` as the tags API shows them), and description."""
+    notes = store.resources.domains.tags(domain)
+    seen: dict[str, dict[str, Any]] = {}
+    for sent in store.sent():
+        if sent.domain != domain.lower():
+            continue
+        for tag in sent.tags:
+            deleted = (notes.get(tag) or {}).get("deleted_at")
+            if deleted is not None and sent.sent_at <= deleted:
+                continue
+            entry = seen.setdefault(tag, {"tag": tag, "first": sent.sent_at, "last": sent.sent_at})
+            entry["first"], entry["last"] = min(entry["first"], sent.sent_at), max(entry["last"], sent.sent_at)
+    return {tag: {"tag": tag, "description": (notes.get(tag) or {}).get("description", ""),
+                  "first-seen": _stamp(e["first"]), "last-seen": _stamp(e["last"]),
+                  "first": e["first"], "last": e["last"]} for tag, e in seen.items()}
+
+
 class TagOperations(Context):
     """List, read, describe and delete a domain's tags."""
 
     def _tags(self, domain: str) -> dict[str, dict[str, Any]]:
-        """The domain's live tags: first and last seen among its sends (after any deletion), description."""
+        """The domain's live tags (see :func:`live_tags`) as the tags API shows them."""
         self.check_domain(domain)
-        notes = self.store.resources.domains.tags(domain)
-        seen: dict[str, dict[str, Any]] = {}
-        for sent in self.store.sent():
-            if sent.domain != domain.lower():
-                continue
-            for tag in sent.tags:
-                deleted = (notes.get(tag) or {}).get("deleted_at")
-                if deleted is not None and sent.sent_at <= deleted:
-                    continue
-                entry = seen.setdefault(tag, {"tag": tag, "first": sent.sent_at, "last": sent.sent_at})
-                entry["first"], entry["last"] = min(entry["first"], sent.sent_at), max(entry["last"], sent.sent_at)
-        return {tag: {"tag": tag, "description": (notes.get(tag) or {}).get("description", ""),
-                      "first-seen": _stamp(e["first"]), "last-seen": _stamp(e["last"])} for tag, e in seen.items()}
+        return {tag: {key: entry[key] for key in ("tag", "description", "first-seen", "last-seen")}
+                for tag, entry in live_tags(self.store, domain).items()}
 
     def list_tags(self, domain: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """``GET /v3/<domain>/tags``: ``page`` (first, last, next, prev), ``tag`` pivot, ``limit``, ``prefix``."""

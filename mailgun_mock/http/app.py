@@ -56,7 +56,8 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     :param config: the configuration (the backend's by default).
     """
     from . import inbox
-    from .api import domains, events, keys, lists, messages, mock, routes, sending, suppressions, templates, webhooks
+    from .api import (analytics, domains, events, keys, lists, messages, mock, routes, sending, stats, suppressions,
+                      templates, webhooks)
 
     config = config or (backend.config if backend else Config())
     served = backend or Backend(config)
@@ -71,10 +72,10 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     app.config["MAX_FORM_MEMORY_SIZE"] = config.max_message_size + 65536
     for prefix in API_PREFIXES:
         for blueprint in (routes.bp, messages.bp, events.bp, webhooks.bp, sending.bp, suppressions.bp, domains.bp,
-                          templates.bp, lists.bp):
+                          templates.bp, lists.bp, stats.bp):
             name = blueprint.name if prefix == "/v3" else f"{blueprint.name}_{prefix[1:]}"
             app.register_blueprint(blueprint, url_prefix=prefix, name=name)
-    for blueprint in (domains.bp_v4, templates.bp_v4, webhooks.bp_root, keys.bp):  # versions other than v3 carry them in their own paths
+    for blueprint in (domains.bp_v4, templates.bp_v4, webhooks.bp_root, keys.bp, analytics.bp):  # versions other than v3 carry them in their own paths
         app.register_blueprint(blueprint)
     app.register_blueprint(mock.bp, url_prefix="/mock")
     inbox.register(app)

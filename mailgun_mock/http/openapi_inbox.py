@@ -176,7 +176,9 @@ def inbox_paths() -> dict[str, dict[str, Any]]:
             "triggerEvent", "Emit an engagement event for a sent message, as a delivery rule would", _DONE,
             params=[_ID], errors=[400, 404],
             body=_json_body({"event": {"type": "string", "enum": ["opened", "clicked", "unsubscribed", "complained"]},
-                             "recipient": _STR}, ["event"]))},
+                             "recipient": _STR, "country": {"type": "string", "pattern": "^[A-Za-z]{2}$"},
+                             "device": {"type": "string", "enum": ["desktop", "mobile", "tablet", "unknown"]}},
+                            ["event"]))},
         "/mock/deliveries/{delivery_id}/retry": {"post": _op(
             "retryDelivery", "Run a webhook's waiting retry now", _ATTEMPT, errors=[404],
             params=[_path("delivery_id", _STR, "The delivery's id")])},

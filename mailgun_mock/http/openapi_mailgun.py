@@ -50,6 +50,36 @@ def _schema_pointer(name: str, *parts: str) -> str:
     return "/".join(["", "components", "schemas", name, *parts])
 
 
+_BC = "github.com-mailgun-bounce-classification-"
+_RESOLUTION = {"$ref": f"#/components/schemas/{_BC}entities-Resolution"}
+#: The analytics groups' corrections (stats, tags, metrics, logs, bounce classification).
+_ANALYTICS_CORRECTIONS: tuple[Correction, ...] = (
+    Correction(_schema_pointer("github.com-mailgun-tags-api-pkg-api-model-CustomTime"), _STR,
+               "a tag's first_seen/last_seen is a Go time that marshals as a date string; the generator typed "
+               "it as an empty object (the document's example shows {})"),
+    *(Correction(_schema_pointer(f"{_BC}internal-api-MetricsRequest", "properties", field), _STR, _TIME)
+      for field in ("start", "end")),
+    *(Correction(_schema_pointer(f"{_BC}internal-api-{model}", "properties", "resolution"), _RESOLUTION,
+                 "the resolution is the string 'day' or 'hour' (the document's own examples); 'type: object' "
+                 "beside the string enum made every value invalid")
+      for model in ("MetricsRequest", "MetricsResponse")),
+    Correction("/paths/~1v1~1bounce-classification~1domains~1{domain}~1events/get/responses", {
+        "200": {"description": "The domain's classified failures, in the Logs API's shape",
+                "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["items", "paging"], "properties": {
+                        "items": {"type": "array", "items": {"allOf": [
+                            {"$ref": "#/components/schemas/github.com-mailgun-logs-api-pkg-api-model-LogEvent"},
+                            {"type": "object", "required": ["entity-id", "rule-id"],
+                             "properties": {"entity-id": _STR, "rule-id": _STR}}]}},
+                        "paging": {"type": "object", "properties": {"next": _STR, "previous": _STR}}}}}}},
+        "403": {"description": "A 403 response", "content": {"application/json": {"schema": {
+            "type": "object", "properties": {"message": _STR}, "required": ["message"]}}}}},
+               "the document lists only 403 and 410 (the path is deprecated in favour of the Logs API); the mock "
+               "still answers the classified failures behind the other bounce-classification paths, in the Logs "
+               "API's item shape plus the entity-id and rule-id that classified them"),
+)
+
+
 _OBJECT_ANY: Schema = {"type": "object"}
 #: Every correction the mock applies to Mailgun's document, each with its reason.
 CORRECTIONS: tuple[Correction, ...] = (
@@ -84,6 +114,7 @@ CORRECTIONS: tuple[Correction, ...] = (
                "message.headers.message-id: no attachments, no size"),
     Correction(_schema_pointer("MessageObject", "properties", "headers", "required"), ["message-id"],
                "the same samples have no from header"),
+    *_ANALYTICS_CORRECTIONS,
 )
 
 
@@ -195,6 +226,17 @@ FROM_MAILGUN: dict[str, tuple[str, ...]] = {
     "/v5/sandbox/auth_recipients/{email}": ("delete",), "/v3/{domain}/envelopes": ("delete",),
     "/v3/domains/{name}/dkim_authority": ("put",), "/v3/domains/{name}/dkim_selector": ("put",),
     "/v3/domains/{name}/limits/tag": ("get",), "/v3/{domain}/tags": ("get",), "/v3/{domain}/tag": ("get", "put", "delete"),
+    **{path: ("get",) for path in (  # analytics: stats, tag statistics, bounce classification
+        "/v3/stats/total", "/v3/stats/total/domains", "/v3/stats/filter", "/v3/{domain}/stats/total",
+        "/v3/{domain}/tag/stats", "/v3/{domain}/tag/stats/aggregates", "/v1/analytics/tags/limits",
+        *(f"/v3/{{domain}}/aggregates/{kind}" for kind in ("providers", "devices", "countries")),
+        *(f"/v3/domains/{{domain}}/tag/{kind}" for kind in ("providers", "devices", "countries")),
+        *(f"/v1/bounce-classification/{tail}" for tail in (
+            "stats", "domains", "domains/{domain}/entities", "domains/{domain}/entities/{entity_id}/rules",
+            "domains/{domain}/events", "config/entities", "config/rules")))},
+    **{path: ("post",) for path in ("/v1/analytics/metrics", "/v1/analytics/usage/metrics", "/v1/analytics/logs",
+                                    "/v2/bounce-classification/metrics")},
+    "/v1/analytics/tags": ("put", "post", "delete"),
 }
 #: Mock paths Mailgun's document describes under another version: the /v3 forms of the domains API.
 _ALIASES = {"/v3/domains": "/v4/domains", "/v3/domains/{name}": "/v4/domains/{name}",
@@ -221,7 +263,9 @@ def _from_mailgun(path: str, method: str, suffix: str) -> Schema:
                         or p.get("in") == "path" and p.get("name") in names]
     body = op.get("requestBody")
     if body is not None:
-        body["content"] = {_NOT_FORMS.get(media, media): entry for media, entry in body.get("content", {}).items()}
+        # (the metrics operations also list a media type "none": no body is no media type at all)
+        body["content"] = {_NOT_FORMS.get(media, media): entry for media, entry in body.get("content", {}).items()
+                           if "/" in _NOT_FORMS.get(media, media)}
     responses = op.setdefault("responses", {})
     for status in ("400", "404", *(("413",) if body is not None else ())):
         documented = responses.get(status, {}).get("content", {}).get(_JSON, {}).get("schema")
@@ -236,9 +280,30 @@ def _from_mailgun(path: str, method: str, suffix: str) -> Schema:
     return op
 
 
+#: The tag paths of Mailgun's older documentation, which the official Python SDK builds: each is served
+#: as the documented operation it names, with the tag (and the aggregate's kind) in the path.
+_SDK_TAG_PATHS = {"/v3/{domain}/tags/{tag}": ("/v3/{domain}/tag", ("get", "put", "delete")),
+                  "/v3/{domain}/tags/{tag}/stats": ("/v3/{domain}/tag/stats", ("get",)),
+                  "/v3/{domain}/tags/{tag}/stats/aggregates/{kind}": ("/v3/{domain}/tag/stats/aggregates", ("get",))}
+
+
+def _sdk_tag_operation(path: str, documented: str, method: str, suffix: str) -> Schema:
+    op = _from_mailgun(documented, method, "-sdkpath" + suffix)
+    op["parameters"] = [p for p in op["parameters"] if p.get("name") not in ("tag", "type")] + [
+        {"name": name, "in": "path", "required": True, "schema": _STR,
+         "description": "The tag" if name == "tag" else "countries, devices or providers"}
+        for name in re.findall(r"{(tag|kind)}", path)]
+    return op
+
+
 def served_operations() -> dict[str, dict[str, Any]]:
-    """Every operation of :data:`FROM_MAILGUN` as the mock's document lays it out (``/v3`` paths also under ``/v2``)."""
+    """Every operation of :data:`FROM_MAILGUN` as the mock's document lays it out (``/v3`` paths also under
+    ``/v2``), and the SDK's older tag paths."""
     paths: dict[str, dict[str, Any]] = {}
+    for path, (documented, methods) in _SDK_TAG_PATHS.items():
+        for prefix in ("/v3", "/v2"):
+            suffix = "" if prefix == "/v3" else prefix[1:].upper()
+            paths[prefix + path[3:]] = {m: _sdk_tag_operation(path, documented, m, suffix) for m in methods}
     for path, methods in FROM_MAILGUN.items():
         for prefix in (("/v3", "/v2") if path.startswith("/v3/") else (path[:3],)):  # v1, v4, v5 served once
             item = paths.setdefault(prefix + path[3:], {})

@@ -146,10 +146,13 @@ class Outbound:
                  " (test mode)" if req.test_mode else "")
         return {"id": mid, "message": QUEUED}
 
-    def engage(self, sent: SentMessage, stored: StoredMessage, recipient: str, kind: str) -> None:
+    def engage(self, sent: SentMessage, stored: StoredMessage, recipient: str, kind: str,
+               engagement: dict[str, str] | None = None) -> None:
         """Emit one engagement event (``opened``, ``clicked``, ``unsubscribed``, ``complained``) for a
         recipient of a sent message now, down the path a rule's step takes: the event, the domain
         webhooks it fires, and the suppression it adds.
+
+        :param engagement: the event's ``country`` and ``device`` (see :func:`event_bodies.sent_event`).
 
         :raises BadRequest: for another kind of event.
         """
@@ -159,7 +162,7 @@ class Outbound:
         target = _Recipient(sent.domain, recipient, stored.sender, sent.message_id,
                             event_bodies.event_message(parsed, list(stored.recipients)), storage, sent.tags,
                             user_variables(parsed), stored.raw, _first_link(parsed), True, True)
-        self._run_step(target, step, 0, self.clock.now())
+        self._run_step(target, step, 0, self.clock.now(), engagement)
 
     def _count_sends(self, domain: str, now: float, limits: dict[str, tuple[int, float]]) -> None:
         """Count a send against each rate-limit rule it matched; past a rule's limit in its window, refuse
@@ -195,7 +198,8 @@ class Outbound:
             when = start + step.after
             self.call_at(when, _bind(self._run_step, target, step, attempt, when), f"{step.kind} {target.recipient}")
 
-    def _run_step(self, target: _Recipient, step: Step, attempt: int, when: float) -> None:
+    def _run_step(self, target: _Recipient, step: Step, attempt: int, when: float,
+                  engagement: dict[str, str] | None = None) -> None:
         # Stamped with the time the step was due, not when it ran: after a clock jump the
         # events still read as they would have happened.
         now = when
@@ -216,7 +220,7 @@ class Outbound:
             step.kind, new_event_id(), now, recipient=target.recipient, sender=target.sender, message=target.message,
             storage=target.storage, tags=target.tags, user_variables=target.user_variables, test_mode=target.test_mode,
             status=status, severity=step.severity, reason=step.reason, url=target.click_url,
-            sending_ip=target.sending_ip)
+            sending_ip=target.sending_ip, engagement=engagement)
         self.emit(target.domain, event)
         if step.suppress is not None:
             kind = step.suppress

@@ -219,6 +219,11 @@ class Store:
             events = [e for domain_log in self._events.values() for e in domain_log]
         return sorted(events, key=lambda e: e["timestamp"])
 
+    def events_by_domain(self) -> dict[str, list[dict[str, Any]]]:
+        """Every domain's events, oldest first (the dicts are shared: never change them)."""
+        with self._lock:
+            return {domain: list(domain_log) for domain, domain_log in self._events.items()}
+
     # -- domain webhooks ------------------------------------------------------------------
 
     def webhooks(self, domain: str) -> dict[str, tuple[str, ...]]:

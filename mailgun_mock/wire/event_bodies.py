@@ -114,7 +114,8 @@ _CLIENT = {"client-name": "Chrome", "client-os": "Linux", "client-type": "browse
 def sent_event(kind: str, event_id: str, timestamp: float, *, recipient: str, sender: str, message: dict[str, Any],
                storage: dict[str, str], tags: Sequence[str], user_variables: dict[str, Any], test_mode: bool,
                status: dict[str, Any] | None = None, severity: str | None = None, reason: str | None = None,
-               url: str = "", method: str = "http", sending_ip: str = "127.0.0.1") -> dict[str, Any]:
+               url: str = "", method: str = "http", sending_ip: str = "127.0.0.1",
+               engagement: dict[str, str] | None = None) -> dict[str, Any]:
     """An event of sent mail: ``accepted``, ``delivered``, ``failed`` or engagement (``opened``,
     ``clicked``, ``unsubscribed``, ``complained``), in the shapes of Mailgun's samples.
 
@@ -123,6 +124,8 @@ def sent_event(kind: str, event_id: str, timestamp: float, *, recipient: str, se
     :param url: the link a ``clicked`` event reports.
     :param method: how ``accepted`` mail came: ``http`` (the API) or ``smtp`` (the relay).
     :param sending_ip: the ``envelope.sending-ip`` of ``delivered`` and ``failed``.
+    :param engagement: where and on what an engagement happened: ``country`` (default ``US``) and
+        ``device`` (the ``client-info.device-type``, default ``desktop``).
     """
     level = "info" if kind != "failed" else ("error" if severity == "permanent" else "warn")
     event = _common(kind, event_id, timestamp, level)
@@ -149,8 +152,9 @@ def sent_event(kind: str, event_id: str, timestamp: float, *, recipient: str, se
     if kind in ("opened", "clicked", "unsubscribed", "complained"):
         event["message"] = {"headers": {"message-id": message.get("headers", {}).get("message-id", "")}}
         event["ip"] = "127.0.0.1"
-        event["geolocation"] = {"city": "Unknown", "country": "US", "region": "Unknown"}
-        event["client-info"] = dict(_CLIENT)
+        where = engagement or {}
+        event["geolocation"] = {"city": "Unknown", "country": where.get("country") or "US", "region": "Unknown"}
+        event["client-info"] = {**_CLIENT, "device-type": where.get("device") or _CLIENT["device-type"]}
         if kind == "clicked":
             event["url"] = url
     return event

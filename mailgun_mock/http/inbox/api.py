@@ -130,7 +130,8 @@ def mark_read() -> ResponseReturnValue:
 def trigger_event(entry_id: str) -> ResponseReturnValue:
     data = request.get_json(silent=True) if request.is_json else None
     form: Any = data if isinstance(data, dict) else params()
-    return jsonify(backend().trigger_event(entry_id, form.get("event"), form.get("recipient")))
+    return jsonify(backend().trigger_event(entry_id, form.get("event"), form.get("recipient"),
+                                           country=form.get("country"), device=form.get("device")))
 
 
 @bp.post("/deliveries/<delivery_id>/retry")
