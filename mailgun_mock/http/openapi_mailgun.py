@@ -63,6 +63,12 @@ _ANALYTICS_CORRECTIONS: tuple[Correction, ...] = (
                  "the resolution is the string 'day' or 'hour' (the document's own examples); 'type: object' "
                  "beside the string enum made every value invalid")
       for model in ("MetricsRequest", "MetricsResponse")),
+    Correction("/paths/~1v3~1domains~1{domain}~1tag~1countries/get/responses", {"200": {
+        "description": "The country codes tag statistics can be filtered by", "content": {"application/json": {
+            "schema": {"type": "object", "properties": {"items": {"type": "array", "items": _STR}},
+                       "required": ["items"]}}}}},
+               "the document gives only a 'default' response, in the shape its devices and providers siblings "
+               "answer with 200"),
     Correction("/paths/~1v1~1bounce-classification~1domains~1{domain}~1events/get/responses", {
         "200": {"description": "The domain's classified failures, in the Logs API's shape",
                 "content": {"application/json": {"schema": {

@@ -209,3 +209,35 @@ def test_bounce_classification_of_the_bounce(api: Api) -> None:
     by_entity = api.post("/v2/bounce-classification/metrics", json={"dimensions": ["entity-name"]}).json()["items"]
     assert by_entity[0]["metrics"]["delivered_smtp_count"] == 1  # dan@corp.example, the same entity
     assert api.post("/v2/bounce-classification/metrics", json={"resolution": "month"}).status == 400
+
+
+def exercise(call: Any) -> None:
+    """One call of each analytics operation, for the shape check's scenario (``call(method, path, **kw)``)."""
+    call("POST", "/mock/rules", json={"match": {"recipient": "^fail@"}, "outcome": "bounce"})
+    call("POST", f"/v3/{D}/messages", data={"from": f"a@{D}", "to": "fail@x.example", "text": "t", "o:tag": "stat"})
+    stats = [("event", "accepted"), ("event", "failed"), ("duration", "1d")]
+    call("GET", "/v3/stats/total", params=stats)
+    call("GET", f"/v3/{D}/stats/total", params=stats)
+    call("GET", "/v3/stats/total/domains", params={"event": "accepted", "timestamp": "0"})
+    call("GET", "/v3/stats/filter", params={"event": "accepted", "filter": f"domain:{D}", "group": "tag"})
+    for kind in ("providers", "devices", "countries"):
+        call("GET", f"/v3/{D}/aggregates/{kind}")
+        call("GET", f"/v3/domains/{D}/tag/{kind}")
+    call("GET", f"/v3/{D}/tag/stats", params={"event": "accepted", "tag": "stat"})
+    call("GET", f"/v3/{D}/tag/stats/aggregates", params={"tag": "stat", "type": "provider"})
+    call("POST", "/v1/analytics/metrics", json={"dimensions": ["time"], "metrics": ["accepted_count", "opened_rate"],
+                                                "include_aggregates": True})
+    call("POST", "/v1/analytics/usage/metrics", json={"dimensions": ["time"], "metrics": ["processed_count"]})
+    call("POST", "/v1/analytics/logs", json={"include_totals": True})
+    call("POST", "/v1/analytics/tags", json={"include_metrics": True})
+    call("PUT", "/v1/analytics/tags", json={"tag": "stat", "description": "d"})
+    call("GET", "/v1/analytics/tags/limits")
+    call("GET", "/v1/bounce-classification/stats")
+    call("GET", "/v1/bounce-classification/domains")
+    call("GET", f"/v1/bounce-classification/domains/{D}/entities")
+    call("GET", f"/v1/bounce-classification/domains/{D}/entities/other/rules")
+    call("GET", f"/v1/bounce-classification/domains/{D}/events")
+    call("GET", "/v1/bounce-classification/config/entities")
+    call("GET", "/v1/bounce-classification/config/rules")
+    call("POST", "/v2/bounce-classification/metrics", json={"dimensions": ["entity-name"]})
+    call("DELETE", "/v1/analytics/tags", json={"tag": "stat"})
