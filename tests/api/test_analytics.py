@@ -241,3 +241,29 @@ def exercise(call: Any) -> None:
     call("GET", "/v1/bounce-classification/config/rules")
     call("POST", "/v2/bounce-classification/metrics", json={"dimensions": ["entity-name"]})
     call("DELETE", "/v1/analytics/tags", json={"tag": "stat"})
+
+
+def test_stats_filter_and_domains_count_per_group(api: Api) -> None:
+    """/v3/stats/filter groups by tag or provider under a domain filter; /v3/stats/total/domains counts
+    each domain's bucket at a timestamp."""
+    times = scenario(api)
+    by_provider = api.get("/v3/stats/filter", params={"event": "delivered", "filter": f"domain:{D}",
+                                                      "group": "provider", "duration": "1d"}).json()["stats"]
+    assert {s["provider"]: s["delivered"]["total"] for s in by_provider} == {
+        "corp.example": 1, "gmail.com": 2, "yahoo.com": 1}
+    total = api.get("/v3/stats/filter", params={"event": "opened", "group": "total", "duration": "1d"}).json()
+    assert [s["opened"]["total"] for s in total["stats"]] == [2]
+    domains = api.get("/v3/stats/total/domains", params={"event": "accepted", "resolution": "hour",
+                                                         "timestamp": str(int(times["sent"]))}).json()["stats"]
+    assert [(s["domain"], s["accepted"]["total"]) for s in domains] == [(D, 5)]
+    assert api.get("/v3/stats/filter", params={"event": "opened", "filter": "planet:mars"}).status == 400
+
+
+@pytest.mark.parametrize(("body", "words"), [({"event": "opened", "country": "Germany"}, "two-letter country code"),
+                                             ({"event": "opened", "device": "watch"}, "'device' must be one of")])
+def test_trigger_refuses_a_bad_country_or_device(api: Api, body: dict[str, str], words: str) -> None:
+    """The engagement trigger's country is a two-letter code and its device one of the known types."""
+    api.post(f"/v3/{D}/messages", data={"from": f"shop@{D}", "to": "ann@gmail.com", "text": "Hi"})
+    key = api.get(f"/v3/{D}/events", params={"event": "accepted"}).json()["items"][0]["storage"]["key"]
+    reply = api.post(f"/mock/messages/{key}/events", json=body)
+    assert reply.status == 400 and words in reply.json()["message"]
