@@ -18,18 +18,17 @@ from ..base.errors import BadRequest, NotFound, RequestTimeout
 from ..base.logtext import shorten
 from ..mail.extract import find_codes, find_links
 from ..mail.parse import ParsedMessage
+from ..lang.send_rules import DEVICES
 from ..sending.outbox import user_variables
 from .inbox_index import Entry, Filters, InboxIndex, Snapshot
 from .inbox_tools import InboxTools
 from .params import integer
 
-__all__ = ["DEVICES", "InboxOperations", "Mail", "previewable"]
+__all__ = ["InboxOperations", "Mail", "previewable"]
 
 LIMIT_MAX = 500
 WAIT_MAX = 300.0
 _ENGAGEMENT = ("opened", "clicked", "unsubscribed", "complained")
-#: The device types an engagement may be triggered from.
-DEVICES = ("desktop", "mobile", "tablet", "unknown")
 
 
 class Mail(dict[str, Any]):

@@ -75,6 +75,9 @@ _RULE_OPTIONS: dict[str, Schema] = {
     "description": {**STR, "description": "bounce and temporary-fail only"},
     "limit": {**INT, "minimum": 1, "maximum": 1_000_000, "description": "rate-limit only: sends allowed per window"},
     "window": {**INT, "minimum": 1, "maximum": 86_400, "description": "rate-limit only: the window, in seconds"},
+    "country": {**STR, "pattern": "^[A-Za-z]{2}$", "description": "with engagement: the events' geolocation.country"},
+    "device": {"type": "string", "enum": ["desktop", "mobile", "tablet", "unknown"],
+               "description": "with engagement: the events' client-info.device-type"},
 }
 _OUTCOME: Schema = {"type": "string", "enum": list(OUTCOMES)}
 

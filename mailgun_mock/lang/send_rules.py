@@ -8,7 +8,7 @@ and unsubscribe lists, which override every rule except ``reject``. A rule reads
     {"match": {"recipient": REGEX, "domain": REGEX, "tag": TAG, "header": [NAME, REGEX]},
      "outcome": OUTCOME | [OUTCOME, ...],
      "retries": 0-10, "status": 400-599, "message": TEXT, "code": SMTP-CODE, "description": TEXT,
-     "limit": N, "window": SECONDS}
+     "limit": N, "window": SECONDS, "country": CC, "device": DEVICE}
 
 ``rate-limit`` counts the matching sends (requests, not chance): past ``limit`` of them within
 ``window`` seconds of the mock's clock the API answers Mailgun's 429. Reserved test recipients
@@ -37,7 +37,7 @@ from ..base.logtext import shorten
 from ..base.records import ListKind, SuppressionHit
 from .filters import HeaderSource, compile_pattern
 
-__all__ = ["DeliveryPlan", "ENGAGEMENT_EVENTS", "MATCH_TIMEOUT", "OUTCOMES", "Rule", "Step", "engagement_step",
+__all__ = ["DEVICES", "DeliveryPlan", "ENGAGEMENT_EVENTS", "MATCH_TIMEOUT", "OUTCOMES", "Rule", "Step", "engagement_step",
            "parse_rule", "plan_delivery", "reserved_rule"]
 
 StepKind = Literal["delivered", "failed", "opened", "clicked", "unsubscribed", "complained"]
@@ -46,8 +46,12 @@ Severity = Literal["temporary", "permanent"]
 OUTCOMES = ("deliver", "bounce", "temporary-fail", "complain", "unsubscribe", "open", "click", "reject",
             "rate-limit")
 MATCH_TIMEOUT = 0.05  # seconds one matcher's regex may run; a timeout counts as no match
-_FIELDS = ("match", "outcome", "retries", "status", "message", "code", "description", "limit", "window")
-_OLD_FIELDS = _FIELDS[:7]  # rules snapshotted before rate-limit existed lack limit and window
+_FIELDS = ("match", "outcome", "retries", "status", "message", "code", "description", "limit", "window", "country",
+           "device")
+# rules snapshotted before rate-limit existed lack limit and window; before analytics, country and device
+_OLD_FIELD_SETS = ({"id", *_FIELDS[:7]}, {"id", *_FIELDS[:9]}, {"id", *_FIELDS})
+#: The device types an engagement may come from.
+DEVICES = ("desktop", "mobile", "tablet", "unknown")
 _MATCHERS = ("recipient", "domain", "tag", "header")
 _ALONE = ("bounce", "reject", "rate-limit")
 # Engagement, in the order it happens: step kind, seconds after delivery, list it adds the address to.
@@ -95,6 +99,8 @@ class Rule:
     description: str | None = None
     limit: int | None = None
     window: int | None = None
+    country: str | None = None
+    device: str | None = None
 
     def matches(self, recipient: str, tags: Sequence[str], headers: HeaderSource,
                 *, timeout: float = MATCH_TIMEOUT) -> tuple[bool, str]:
@@ -139,7 +145,7 @@ class Rule:
             match["header"] = list(self.header)
         return {"id": self.id, "match": match, "outcome": list(self.outcome), "retries": self.retries,
                 "status": self.status, "message": self.message, "code": self.code, "description": self.description,
-                "limit": self.limit, "window": self.window}
+                "limit": self.limit, "window": self.window, "country": self.country, "device": self.device}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Rule:
@@ -147,7 +153,7 @@ class Rule:
 
         :raises ValueError: naming the rule and the field when the data doesn't fit.
         """
-        if not isinstance(data, Mapping) or set(data) not in ({"id", *_FIELDS}, {"id", *_OLD_FIELDS}) \
+        if not isinstance(data, Mapping) or set(data) not in _OLD_FIELD_SETS \
                 or not isinstance(data["id"], str):
             raise ValueError(f"Rule: expected an object with exactly the fields id, {', '.join(_FIELDS)}")
         try:
@@ -186,9 +192,11 @@ def parse_rule(data: Mapping[str, Any], *, rule_id: str) -> Rule:
         raise BadRequest("'outcome' is required")
     outcome = _outcome(fields["outcome"])
     first = outcome[0]
+    engaged = any(name in outcome for name in _ENGAGEMENT)
     applies = {"retries": first == "temporary-fail", "status": first == "reject", "message": first == "reject",
                "code": first in _FAILURE_DEFAULTS, "description": first in _FAILURE_DEFAULTS,
-               "limit": first == "rate-limit", "window": first == "rate-limit"}
+               "limit": first == "rate-limit", "window": first == "rate-limit",
+               "country": engaged, "device": engaged}
     for key, ok in applies.items():
         if key in fields and not ok:
             raise BadRequest(f"'{key}' does not apply to outcome {first!r}")
@@ -213,7 +221,22 @@ def parse_rule(data: Mapping[str, Any], *, rule_id: str) -> Rule:
         description=_text(fields, "description", description) if applies["description"] else None,
         limit=_int(fields, "limit", 1, 1_000_000, 1) if applies["limit"] else None,
         window=_int(fields, "window", 1, 86_400, 60) if applies["window"] else None,
+        country=_choice(fields, "country", None), device=_choice(fields, "device", DEVICES),
     )
+
+
+def _choice(fields: Mapping[str, Any], key: str, allowed: Sequence[str] | None) -> str | None:
+    """A rule's engagement ``country`` (two letters, kept upper case) or ``device`` (one of ``allowed``)."""
+    value = fields.get(key)
+    if value is None:
+        return None
+    if allowed is None:
+        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2}", value):
+            raise BadRequest(f"'{key}' must be a two-letter country code, got {shorten(value)}")
+        return value.upper()
+    if value not in allowed:
+        raise BadRequest(f"'{key}' must be one of {', '.join(allowed)}, got {shorten(value)}")
+    return str(value)
 
 
 def _outcome(value: object) -> tuple[str, ...]:
@@ -292,6 +315,7 @@ class Step:
     :param description: the SMTP reply text (``OK`` on delivery), or for ``suppress-*`` reasons
         Mailgun's own text (its ``delivery-status.description``); empty for engagement.
     :param suppress: the suppression list the backend adds the recipient to (unsubscribes with tag ``*``).
+    :param engagement: an engagement's ``("country", …)`` and ``("device", …)`` as a rule gave them.
     """
 
     after: float
@@ -301,6 +325,7 @@ class Step:
     code: int
     description: str
     suppress: ListKind | None
+    engagement: tuple[tuple[str, str], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -396,9 +421,10 @@ def _steps(rule: Rule, schedule: Sequence[float]) -> tuple[Step, ...]:
             steps.append(Step(at, "failed", "permanent", "old", code, description, None))
             return tuple(steps)
     steps.append(Step(at, "delivered", None, None, 250, "OK", None))
+    where = tuple((k, v) for k, v in (("country", rule.country), ("device", rule.device)) if v is not None)
     for name, (kind, offset, suppress) in _ENGAGEMENT.items():
         if name in rule.outcome:
-            steps.append(Step(at + offset, kind, None, None, 0, "", suppress))
+            steps.append(Step(at + offset, kind, None, None, 0, "", suppress, where))
     return tuple(steps)
 
 

@@ -220,7 +220,7 @@ class Outbound:
             step.kind, new_event_id(), now, recipient=target.recipient, sender=target.sender, message=target.message,
             storage=target.storage, tags=target.tags, user_variables=target.user_variables, test_mode=target.test_mode,
             status=status, severity=step.severity, reason=step.reason, url=target.click_url,
-            sending_ip=target.sending_ip, engagement=engagement)
+            sending_ip=target.sending_ip, engagement=engagement or dict(step.engagement))
         self.emit(target.domain, event)
         if step.suppress is not None:
             kind = step.suppress

@@ -267,3 +267,21 @@ def test_trigger_refuses_a_bad_country_or_device(api: Api, body: dict[str, str],
     key = api.get(f"/v3/{D}/events", params={"event": "accepted"}).json()["items"][0]["storage"]["key"]
     reply = api.post(f"/mock/messages/{key}/events", json=body)
     assert reply.status == 400 and words in reply.json()["message"]
+
+
+def test_rule_sets_the_country_and_device_of_its_engagement(api: Api) -> None:
+    """A rule's country and device go on the opens it causes, and from there into the metrics; without an
+    engagement outcome they are refused."""
+    reply = api.post("/mock/rules", json={"match": {"tag": "app"}, "outcome": ["deliver", "open"], "country": "fr",
+                                          "device": "tablet"})
+    assert reply.status == 200 and reply.json()["country"] == "FR"
+    api.post(f"/v3/{D}/messages", data={"from": f"shop@{D}", "to": "ann@gmail.com", "text": "Hi", "o:tag": "app"})
+    api.post("/mock/clock", json={"advance": 120})
+    opened = api.get(f"/v3/{D}/events", params={"event": "opened"}).json()["items"]
+    assert [(e["geolocation"]["country"], e["client-info"]["device-type"]) for e in opened] == [("FR", "tablet")]
+    body = api.post("/v1/analytics/metrics", json={"dimensions": ["device"], "metrics": ["opened_count"],
+                                                   "duration": "1d"}).json()
+    assert {i["dimensions"][0]["value"]: i["metrics"]["opened_count"] for i in body["items"]} == {
+        "tablet": 1, "unknown": 0}
+    refused = api.post("/mock/rules", json={"outcome": "bounce", "device": "tablet"})
+    assert refused.status == 400 and "'device' does not apply" in refused.json()["message"]
