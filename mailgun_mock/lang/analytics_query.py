@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any
 
+from ..base.clock import LATEST
 from ..base.errors import BadRequest
 from ..base.logtext import shorten
 
@@ -48,14 +49,18 @@ def parse_date(value: object, field: str) -> float:
     text = str(value).strip()
     try:
         if re.fullmatch(r"-?\d{1,12}(\.\d+)?", text):
-            return float(text)
-        parsed = parsedate_to_datetime(text)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=timezone.utc)
-        return parsed.timestamp()
+            stamp = float(text)
+        else:
+            parsed = parsedate_to_datetime(text)
+            if parsed.tzinfo is None:
+                parsed = parsed.replace(tzinfo=timezone.utc)
+            stamp = parsed.timestamp()
     except (TypeError, ValueError, IndexError, OverflowError):
         raise BadRequest(f"Invalid '{field}' {shorten(text)}: use an RFC 2822 date "
                          f"(e.g. 'Mon, 13 Nov 2023 20:56:50 -0600') or a unix epoch") from None
+    if not 0 <= stamp <= LATEST:
+        raise BadRequest(f"Invalid '{field}' {shorten(text)}: dates run from 1970 to 9999")
+    return stamp
 
 
 def bucket_start(timestamp: float, resolution: str) -> float:
@@ -78,6 +83,8 @@ def next_bucket(start: float, resolution: str) -> float:
         return start + _DAY
     moment = datetime.fromtimestamp(start, timezone.utc)
     year, month = (moment.year + 1, 1) if moment.month == 12 else (moment.year, moment.month + 1)
+    if year > 9999:
+        return float("inf")  # after the last month a date can show
     return moment.replace(year=year, month=month).timestamp()
 
 
@@ -159,6 +166,8 @@ def parse_window(params: Mapping[str, Any], now: float, *, default_days: float =
         start = end - default_days * _DAY
     if start > end:
         raise BadRequest("'start' must not be after 'end'")
+    if start < 0:
+        raise BadRequest(f"Invalid 'duration' {shorten(duration)}: it reaches back before 1970")
     return Window(start, end, str(resolution), duration)
 
 
