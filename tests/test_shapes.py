@@ -15,6 +15,7 @@ from mailgun_mock.base.config import Config
 from mailgun_mock.http.app import create_app
 from mailgun_mock.http.openapi_mailgun import CORRECTIONS, mailgun_operation
 from tests import shapes
+from tests.api.test_accounts import accounts_scenario
 from tests.conftest import Api
 from tests.shapes import ShapeRecorder, served_documented_paths, template_for
 
@@ -153,6 +154,7 @@ def scenario(api: Api) -> None:
     call("POST", "/v5/sandbox/auth_recipients", params={"email": "qa@x.example"})
     call("GET", "/v5/sandbox/auth_recipients")
     call("DELETE", "/v5/sandbox/auth_recipients/qa@x.example")
+    accounts_scenario(call)  # subaccounts, limits, users, alerts
     # deletions last
     call("DELETE", f"/v3/lists/list@{D}/members/m@x.example")
     call("DELETE", f"/v3/lists/list@{D}")

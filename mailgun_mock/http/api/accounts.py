@@ -54,14 +54,14 @@ def update_features(subaccount_id: str) -> ResponseReturnValue:
     return jsonify(backend().update_features(subaccount_id, params()))
 
 
-@bp.put(f"{_SUB}/<subaccount_id>/ip_pool")
-def set_subaccount_pool(subaccount_id: str) -> ResponseReturnValue:
-    return jsonify(backend().set_subaccount_pool(subaccount_id, params().get("pool_id")))
+@bp.put(f"{_SUB}/<subaccountId>/ip_pool")
+def set_subaccount_pool(subaccountId: str) -> ResponseReturnValue:  # noqa: N803 (the document's name)
+    return jsonify(backend().set_subaccount_pool(subaccountId, params().get("pool_id")))
 
 
-@bp.delete(f"{_SUB}/<subaccount_id>/ip_pool")
-def remove_subaccount_pool(subaccount_id: str) -> ResponseReturnValue:
-    return jsonify(backend().remove_subaccount_pool(subaccount_id, params().get("pool_id")))
+@bp.delete(f"{_SUB}/<subaccountId>/ip_pool")
+def remove_subaccount_pool(subaccountId: str) -> ResponseReturnValue:  # noqa: N803 (the document's name)
+    return jsonify(backend().remove_subaccount_pool(subaccountId, params().get("pool_id")))
 
 
 @bp.get(f"{_SUB}/<subaccount_id>/limit/custom/monthly")
@@ -102,6 +102,11 @@ def enable_past_limit() -> ResponseReturnValue:
 @bp.get("/v5/users")
 def list_users() -> ResponseReturnValue:
     return jsonify(backend().list_users(query()))
+
+
+@bp.get("/v5/users/me")
+def get_me() -> ResponseReturnValue:
+    return jsonify(backend().get_user("me"))
 
 
 @bp.get("/v5/users/<user_id>")
