@@ -115,3 +115,29 @@ def test_four_xdist_workers_share_one_server_without_cross_talk(tmp_path: Path) 
         assert sorted(named) == [f"key-gw{i}" for i in range(4)]
         assert all(len(state.store.sent()) == 200 for state in named.values())
         assert mock.outbox == []
+
+
+def test_cli_serve_namespaces_flag_and_env_twin() -> None:
+    """`serve --namespaces` (or MAILGUN_MOCK_NAMESPACES=1) accepts any key as an account of its own and says so."""
+    from tests.test_cli import Serving
+
+    for args, env in ((("--namespaces",), {}), ((), {"MAILGUN_MOCK_NAMESPACES": "1"})):
+        s = Serving("--port", "0", *args, env=env)
+        try:
+            url = s.read_until(r"serving the Mailgun API on (http://127\.0\.0\.1:\d+)").group(1)
+            s.read_until(r"Namespaces:\s+on")
+            sent = requests.post(f"{url}/v3/shared.example/messages", auth=("api", "key-cli-ns"), data=SEND, timeout=10)
+            assert sent.status_code == 200
+            assert _subjects_at(url, "key-cli-ns") == ["s"] and _subjects_at(url, "key-other") == []
+            assert s.stop() == 0
+        finally:
+            if s.proc.poll() is None:
+                s.proc.kill()
+            s.proc.wait()
+            for stream in (s.proc.stdout, s.proc.stderr):
+                stream.close()  # type: ignore[union-attr]
+
+
+def _subjects_at(url: str, key: str) -> list[str]:
+    outbox = requests.get(f"{url}/mock/outbox", auth=("api", key), timeout=10).json()
+    return [item["subject"] for item in outbox["items"]]
