@@ -141,3 +141,22 @@ def test_cli_serve_namespaces_flag_and_env_twin() -> None:
 def _subjects_at(url: str, key: str) -> list[str]:
     outbox = requests.get(f"{url}/mock/outbox", auth=("api", key), timeout=10).json()
     return [item["subject"] for item in outbox["items"]]
+
+
+def test_namespace_webhooks_follow_the_servers_wsgi_targets() -> None:
+    """A namespace's webhooks go out through the server's transport: wsgi_targets set on the mock reach them."""
+    received: list[str] = []
+
+    def app(environ, start_response):  # a WSGI receiver
+        received.append(environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    with MailgunMock(namespaces=True, deliver="inline") as mock:
+        mock.wsgi_targets({"http://app.test": app})
+        requests.post(f"{mock.url}/v3/routes", auth=("api", "key-a"), timeout=10,
+                      data={"expression": "catch_all()", "action": 'forward("http://app.test/inbound")'})
+        injected = requests.post(f"{mock.url}/mock/inbound", auth=("api", "key-a"), timeout=10,
+                                 data={"from": "c@x.example", "to": "app@shared.example", "subject": "s", "text": "t"})
+        assert injected.status_code == 200
+        assert received == ["/inbound"]
