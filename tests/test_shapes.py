@@ -15,6 +15,7 @@ from mailgun_mock.base.config import Config
 from mailgun_mock.http.app import create_app
 from mailgun_mock.http.openapi_mailgun import CORRECTIONS, mailgun_operation
 from tests import shapes
+from tests.api.test_accounts import accounts_scenario
 from tests.api.test_analytics import exercise as exercise_analytics
 from tests.conftest import Api
 from tests.shapes import ShapeRecorder, served_documented_paths, template_for
@@ -155,6 +156,7 @@ def scenario(api: Api) -> None:
     call("GET", "/v5/sandbox/auth_recipients")
     call("DELETE", "/v5/sandbox/auth_recipients/qa@x.example")
     exercise_analytics(call)  # stats, tags, metrics, logs, bounce classification
+    accounts_scenario(call)  # subaccounts, limits, users, alerts
     # deletions last
     call("DELETE", f"/v3/lists/list@{D}/members/m@x.example")
     call("DELETE", f"/v3/lists/list@{D}")

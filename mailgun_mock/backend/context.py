@@ -75,10 +75,20 @@ class Context:
         self.delivery.subscribe(self.runner.record_attempt)
         #: unexpected exceptions (bugs) raised while serving requests or delivering webhooks.
         self.errors: list[BaseException] = self.delivery.errors
+        #: the account whose subaccount this state is (``None``: an account of its own; see :mod:`.accounts`)
+        self.parent: Context | None = None
+        #: this account's subaccounts' own states, by subaccount id, made on first use (see :mod:`.accounts`)
+        self.subaccount_states: dict[str, Any] = {}  # Backends
+        #: this state's account id: a subaccount's id, or one derived from the API key that owns it
+        self.account_id = ""
 
     def signing_key(self) -> str:
         """The webhook signing key now: the configured one until ``/v5/accounts/http_signing_key`` rotates it."""
         return self.store.resources.account.signing_key() or self.config.signing_key
+
+    def check_may_send(self, domain: str) -> None:
+        """Raise when this account may not send now (a disabled subaccount, a monthly limit reached);
+        the subaccounts module (:mod:`.subaccounts`) overrides it."""
 
     @property
     def base_url(self) -> str:

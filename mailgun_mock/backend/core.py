@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from ..base.errors import BadRequest
+from .alerts import AlertOperations
 from .analytics import AnalyticsOperations
 from .bounce_classification import BounceClassificationOperations
 from .domains import DomainOperations
@@ -21,6 +22,7 @@ from .keys import KeyOperations
 from .messages import MessageOperations
 from .probing import ProbeOperations
 from .routes import RouteOperations
+from .subaccounts import SubaccountOperations
 from .sending import SendingOperations
 from .stats import StatsOperations
 from .suppressions import SuppressionOperations
@@ -34,7 +36,8 @@ log = logging.getLogger("mailgun_mock")
 
 class Backend(RouteOperations, InboxOperations, SendingOperations, InboundOperations, MessageOperations,
               WebhookOperations, ProbeOperations, SuppressionOperations, DomainOperations, KeyOperations,
-              TagOperations, StatsOperations, AnalyticsOperations, BounceClassificationOperations):
+              TagOperations, StatsOperations, AnalyticsOperations, BounceClassificationOperations,
+              SubaccountOperations, AlertOperations):
     """The mock's Mailgun: every operation an API handler or a Python caller can ask for.
 
     Takes the parameters of :class:`~.context.Context` (config, clock, ids, store, transport).
@@ -51,20 +54,28 @@ class Backend(RouteOperations, InboxOperations, SendingOperations, InboundOperat
         except (TypeError, ValueError) as exc:
             detail = f" ({exc})" if "9999" in str(exc) else ""
             raise BadRequest(f"'advance' must be a non-negative number of seconds{detail}") from None
-        self.delivery.run_due()
-        self.store.expire_messages(self.clock.now())
+        for state in [self, *self.subaccount_states.values()]:  # a subaccount shares its parent's clock
+            state.delivery.run_due()
+            state.store.expire_messages(self.clock.now())
         return now
 
     def reset(self) -> None:
-        """Forget all state (routes, messages, events, deliveries, clock offset); keep the configuration."""
+        """Forget all state (routes, messages, events, deliveries, clock offset, subaccounts and their
+        states); keep the configuration. A subaccount's reset forgets its own state alone."""
+        states, self.subaccount_states = list(self.subaccount_states.values()), {}
+        for state in states:
+            state.close()
         self.delivery.clear()
         self.posts.clear()
         self.outbound.clear()
         self.store.clear()
-        self.clock.reset()
+        if self.parent is None:  # a subaccount's clock is its parent's
+            self.clock.reset()
         log.info("state reset")
 
     def close(self) -> None:
         """Stop the delivery threads, and end the inbox's long polls and live streams."""
         self.close_inbox()
         self.delivery.stop()
+        for state in list(self.subaccount_states.values()):
+            state.close()

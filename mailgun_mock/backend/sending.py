@@ -41,6 +41,7 @@ class SendingOperations(InboundOperations, TemplateOperations, ListOperations):
         :raises PayloadTooLarge: over the size limit.
         """
         self.check_domain(domain)
+        self.check_may_send(domain)
         params = self.templated_form(domain, params)
         now = self.clock.now()
         req = parse_send(domain, params, files, now=now, max_size=self.config.max_message_size)
@@ -67,6 +68,7 @@ class SendingOperations(InboundOperations, TemplateOperations, ListOperations):
         """``POST /v3/<domain>/messages.mime``: send a ready MIME message (multipart only), with its
         ``X-Mailgun-*`` headers read as options (``sending/mailgun_headers.py``)."""
         self.check_domain(domain)
+        self.check_may_send(domain)
         problem = mime_content_type_error(content_type)
         if problem is not None:
             raise BadRequest(problem)
@@ -90,6 +92,7 @@ class SendingOperations(InboundOperations, TemplateOperations, ListOperations):
         :raises RuleRejection: when a ``reject`` rule (or a ``reject@`` test recipient) matches.
         """
         self.check_domain(domain)
+        self.check_may_send(domain)
         req = parse_mime(domain, raw, [(r, r) for r in recipients], options, now=self.clock.now(),
                          max_size=self.config.max_message_size, sender=sender, method="smtp")
         return self._send_ready(req)
@@ -109,6 +112,7 @@ class SendingOperations(InboundOperations, TemplateOperations, ListOperations):
         The stored copy is what was delivered, so its remaining ``X-Mailgun-*`` headers (a template's
         name, say) are not read as instructions again."""
         stored = self.get_stored_message(domain, key)
+        self.check_may_send(domain)
         req = parse_send_mime(domain, {"to": list(to)}, [("message", "message.eml", stored.raw, "message/rfc822")],
                               now=self.clock.now(), max_size=self.config.max_message_size, mailgun_headers=False)
         return self.outbound.send(req)

@@ -16,7 +16,7 @@ from ..base.logtext import printable
 from ..delivery.domain_webhooks import WEBHOOK_NAMES, DomainWebhooks
 from ..state.account import MAX_URLS_PER_EVENT
 from ..wire.event_bodies import sample_event
-from ..wire.signing import signature_fields
+from ..wire.signing import sign, signature_fields
 from .context import Context
 
 __all__ = ["WebhookOperations"]
@@ -72,7 +72,10 @@ class WebhookOperations(Context):
         target = (url or "").strip() or next(iter(self.webhooks.get(domain, name)["webhook"]["urls"]), "")
         DomainWebhooks.check(target)
         event = sample_event(name, domain.lower(), self.clock.now())
-        body = json.dumps({"signature": signature_fields(self.signing_key(), time.time()), "event-data": event})
+        signature = signature_fields(self.signing_key(), time.time())
+        if self.parent is not None:  # a subaccount's: Mailgun's parent-signature too
+            signature["parent-signature"] = sign(self.parent.signing_key(), signature["timestamp"], signature["token"])
+        body = json.dumps({"signature": signature, "event-data": event})
         try:
             status = self.delivery.transport.post(target, body.encode(), "application/json", self.config.delivery_timeout)
         except (OSError, TimeoutError) as exc:

@@ -74,6 +74,9 @@ class Config:
     :param deliver: ``"thread"``: webhooks and scheduled work run on the mock's own threads, one
         lane per destination; ``"inline"``: in the thread that caused them (an inject, a send,
         ``advance_clock``), so a test's receiver runs in the test's own thread and transaction.
+    :param namespaces: each API key is an account of its own (state made on first use of the key, any
+        key accepted, ``POST /mock/reset`` with a key resets its account alone); the configured key's
+        account is the one SMTP, the web inbox and the Python helpers see.
     :param tls_dir: where that CA and certificate are kept (``""``: beside the snapshot, else a
         per-user data folder).
     """
@@ -107,6 +110,7 @@ class Config:
     tls_dir: str = ""
     deliver: str = "thread"
     ui_auth: str = ""
+    namespaces: bool = False
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:

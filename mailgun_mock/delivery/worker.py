@@ -21,7 +21,7 @@ from ..base.clock import Clock
 from ..base.logtext import printable
 from ..base.records import DeliveryAttempt
 from ..wire.form import FieldValue, FilePart, encode_form
-from ..wire.signing import signature_fields
+from ..wire.signing import sign, signature_fields
 from .scheduler import Scheduler
 from .transport import HttpTransport, Transport
 
@@ -77,6 +77,9 @@ class DeliveryWorker:
                  transport: Transport | None = None, threads: int = 4, inline: bool = False) -> None:
         self.clock = clock
         self.signing_key = signing_key
+        #: a subaccount's: its parent account's signing key, which signs each attempt a second time
+        #: (Mailgun's ``parent-signature``, beside ``signature``); ``None`` for an account's own webhooks
+        self.parent_signing_key: Callable[[], str] | None = None
         self.schedule = tuple(schedule)
         self.timeout = timeout
         self._listeners: list[Callable[[Webhook, DeliveryAttempt], None]] = []
@@ -189,6 +192,8 @@ class DeliveryWorker:
         key = self.signing_key() if callable(self.signing_key) else self.signing_key  # rotatable
         # Signed with the wall clock: receivers check freshness against their own (the event keeps the mock's time).
         signature = signature_fields(key, time.time())
+        if self.parent_signing_key is not None:
+            signature["parent-signature"] = sign(self.parent_signing_key(), signature["timestamp"], signature["token"])
         if hook.event is not None:
             fields: list[tuple[str, FieldValue]] = [("signature", ""), ("event-data", "")]
             body = json.dumps({"signature": signature, "event-data": hook.event}).encode()

@@ -62,6 +62,9 @@ def _parser() -> argparse.ArgumentParser:
                             "$XDG_DATA_HOME/mailgun-mock/tls)")
     serve.add_argument("--ui-auth", metavar="USER:PASSWORD",
                        help="guard the web inbox with HTTP Basic auth (advised when binding beyond loopback)")
+    serve.add_argument("--namespaces", action="store_const", const=True,
+                       help="each API key is an account of its own, made on first use (shared servers: parallel "
+                            "test workers, several developers); POST /mock/reset with a key resets its account alone")
     serve.add_argument("-q", "--quiet", action="store_true", help="log only warnings")
     replay.add_parser(sub)
     probe_cli.add_parser(sub)
@@ -86,7 +89,7 @@ def _serve(args: argparse.Namespace) -> int:
             smtp_port=args.smtp_port, snapshot=args.snapshot, tls=args.tls, tls_dir=args.tls_dir,
             allowed_hosts=tuple(args.allowed_hosts) if args.allowed_hosts else None, ui_auth=args.ui_auth,
             smtp_submission_port=args.smtp_submission_port, smtp_password=args.smtp_password,
-            smtp_submission_tls_port=args.smtp_submission_tls_port,
+            smtp_submission_tls_port=args.smtp_submission_tls_port, namespaces=args.namespaces,
         )
     except ConfigError as exc:
         print(f"mailgun-mock: {exc}", file=sys.stderr)
@@ -119,6 +122,8 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"  Bound to:    {config.host or '0.0.0.0'}:{mock.port}, every interface: other machines can reach it")
     print(f"  Web inbox:   {mock.url}/" + ("  (--ui-auth)" if config.ui_auth else ""))
     print(f"  API key:     {mock.api_key}")
+    if config.namespaces:
+        print("  Namespaces:  on: every other key is an account of its own (SMTP and the web inbox see this key's)")
     print(f"  Signing key: {mock.signing_key}")
     if config.snapshot:
         print(f"  Snapshot:    {config.snapshot} (saved {config.snapshot_delay:g} s after changes and at exit)")

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from ..backend.accounts import Accounts
 from ..backend.core import Backend
 from ..base.config import Config
 from ..http.app import create_app
@@ -147,6 +148,7 @@ class MailgunMock(Service, MockHelpers):
             server.close()
             self._server = None
         self._stop_smtp()
+        self.accounts.close()
         self.backend.close()
         self._close_writer()  # last, so the final save holds the last attempts and events
         if self._session is not None:
@@ -210,6 +212,17 @@ class MailgunMock(Service, MockHelpers):
     def smtp_password(self) -> str:
         """The relay password of ``postmaster@<domain>`` for a domain without its own."""
         return self.config.smtp_password
+
+    @property
+    def accounts(self) -> Accounts:
+        """Every account state served: ``accounts.default`` (:attr:`backend`), and with ``namespaces``
+        ``accounts.for_key(api_key)``, the state of the account that key owns (made on first use)."""
+        return self.app.extensions["mailgun_mock.accounts"]  # type: ignore[no-any-return]
+
+    def reset(self) -> None:
+        """Forget all state (routes, clock offset…, every namespace) and any recorded server errors."""
+        self.accounts.reset()
+        self.backend.errors.clear()
 
     @property
     def api_key(self) -> str:

@@ -7,10 +7,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Rule
 
+from ..backend.accounts import ON_BEHALF_OF, Accounts
 from ..backend.core import Backend
 from ..base.config import Config
 from ..base.errors import MailgunMockError
@@ -56,8 +57,8 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     :param config: the configuration (the backend's by default).
     """
     from . import inbox
-    from .api import (analytics, domains, events, keys, lists, messages, mock, routes, sending, stats, suppressions,
-                      templates, webhooks)
+    from .api import (accounts, analytics, domains, events, keys, lists, messages, mock, routes, sending, stats,
+                      suppressions, templates, webhooks)
 
     config = config or (backend.config if backend else Config())
     served = backend or Backend(config)
@@ -67,6 +68,8 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     # Before any rule is added: an empty path segment must be a 404, never a redirect elsewhere.
     app.url_map.merge_slashes = False
     app.extensions["mailgun_mock"] = served
+    # Which account state each request acts on (the default one, a key's namespace, a subaccount).
+    accounts_ = app.extensions["mailgun_mock.accounts"] = Accounts(served, namespaces=config.namespaces)
     # Room for a whole message in any of the inbound forms (multipart adds a little).
     app.config["MAX_CONTENT_LENGTH"] = config.max_message_size * 2 + 65536
     app.config["MAX_FORM_MEMORY_SIZE"] = config.max_message_size + 65536
@@ -75,7 +78,8 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
                           templates.bp, lists.bp, stats.bp):
             name = blueprint.name if prefix == "/v3" else f"{blueprint.name}_{prefix[1:]}"
             app.register_blueprint(blueprint, url_prefix=prefix, name=name)
-    for blueprint in (domains.bp_v4, templates.bp_v4, webhooks.bp_root, keys.bp, analytics.bp):  # versions other than v3 carry them in their own paths
+    # Versions other than v3 carry them in their own paths.
+    for blueprint in (domains.bp_v4, templates.bp_v4, webhooks.bp_root, keys.bp, analytics.bp, accounts.bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(mock.bp, url_prefix="/mock")
     inbox.register(app)
@@ -107,9 +111,11 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
         if auth.username != "api":
             return f"the user is {printable(auth.username or '', 40)!r}, not 'api'"
         # the configured key, or one made with /v1/keys (a sending key only for its domain's sends)
-        if not served.authorize(auth.password or "", request.method, request.path):
-            return "the key is neither the configured API key nor a key allowed this request"
-        return None
+        if served.authorize(auth.password or "", request.method, request.path):
+            return None
+        if config.namespaces and auth.password and not accounts_.is_default_key(auth.password):
+            return None  # with namespaces, any other key is an account of its own
+        return "the key is neither the configured API key nor a key allowed this request"
 
     @app.before_request
     def check_auth() -> Response | None:
@@ -117,6 +123,9 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
             return None
         problem = api_key_problem()
         if problem is None:
+            # The one place a request's account state is chosen; every handler reaches it with common.backend().
+            g.mailgun_mock_state = accounts_.for_request(request.authorization.password or "",  # type: ignore[union-attr]
+                                                         request.headers.get(ON_BEHALF_OF))
             return None
         if inbox.is_ui_endpoint(request.endpoint, mock.UI_ENDPOINTS):
             # The inbox: open to this machine, or behind --ui-auth; the API key also opens it (scripts).

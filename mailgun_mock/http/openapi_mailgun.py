@@ -121,6 +121,14 @@ CORRECTIONS: tuple[Correction, ...] = (
     Correction(_schema_pointer("MessageObject", "properties", "headers", "required"), ["message-id"],
                "the same samples have no from header"),
     *_ANALYTICS_CORRECTIONS,
+    *(Correction(_schema_pointer(f"github.com-mailgun-thresholds-api-{model}", "properties", field),
+                 {"$ref": f"#/components/schemas/github.com-mailgun-thresholds-api-{target}"},
+                 "a send alert's metric, comparator and dimension are the enum strings the document lists (its own "
+                 "examples); the generator wrapped each in 'type: object', which no string satisfies")
+      for model, field, target in (("Filter", "dimension", "Dimension"), ("Filter", "comparator", "FilterComparator"),
+                                   *((item, f, t) for item in ("SendAlertItem", "SendAlertRequest") for f, t in (
+                                       ("metric", "Metric"), ("comparator", "MetricComparator"),
+                                       ("dimension", "Dimension"))))),
 )
 
 
@@ -243,6 +251,16 @@ FROM_MAILGUN: dict[str, tuple[str, ...]] = {
     **{path: ("post",) for path in ("/v1/analytics/metrics", "/v1/analytics/usage/metrics", "/v1/analytics/logs",
                                     "/v2/bounce-classification/metrics")},
     "/v1/analytics/tags": ("put", "post", "delete"),
+    "/v5/accounts/subaccounts": ("get", "post", "delete"), "/v5/accounts/subaccounts/{subaccount_id}": ("get",),
+    "/v5/accounts/subaccounts/{subaccount_id}/disable": ("post",),
+    "/v5/accounts/subaccounts/{subaccount_id}/enable": ("post",),
+    "/v5/accounts/subaccounts/{subaccount_id}/features": ("put",),
+    "/v5/accounts/subaccounts/{subaccount_id}/limit/custom/monthly": ("get", "put", "delete"),
+    "/v5/accounts/limit/custom/monthly": ("get", "put", "delete"), "/v5/accounts/limit/custom/enable": ("put",),
+    "/v5/accounts/subaccounts/ip_pools/all": ("get",), "/v5/accounts/subaccounts/{subaccountId}/ip_pool": ("put", "delete"),
+    "/v5/users": ("get",), "/v5/users/{user_id}": ("get",), "/v5/users/me": ("get",),
+    "/v1/thresholds/alerts/send": ("get", "post"), "/v1/thresholds/alerts/send/{name}": ("get", "put", "delete"),
+    "/v1/thresholds/hits": ("get",),
 }
 #: Mock paths Mailgun's document describes under another version: the /v3 forms of the domains API.
 _ALIASES = {"/v3/domains": "/v4/domains", "/v3/domains/{name}": "/v4/domains/{name}",

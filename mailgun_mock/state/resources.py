@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from .account import Account
+from .admin import Admin
 from .domains import Domains
 from .lists import MailingLists
 from .section import Section
@@ -28,10 +29,11 @@ class Resources:
         self.templates = Templates(lock, changed)
         self.lists = MailingLists(lock, changed)
         self.account = Account(lock, changed)
+        self.admin = Admin(lock, changed)
 
     def sections(self) -> list[Section]:
         """Every section, in snapshot order."""
-        return [self.domains, self.templates, self.lists, self.account]
+        return [self.domains, self.templates, self.lists, self.account, self.admin]
 
     def clear(self) -> None:
         """Forget every section's records (with the store's lock held)."""

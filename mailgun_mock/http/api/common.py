@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
-from flask import current_app, request
+from flask import current_app, g, request
 from werkzeug.datastructures import MultiDict
 
 from ...backend.core import Backend
@@ -14,8 +14,9 @@ __all__ = ["backend", "files", "params", "query"]
 
 
 def backend() -> Backend:
-    """The backend the current app serves."""
-    return current_app.extensions["mailgun_mock"]  # type: ignore[no-any-return]
+    """The account state this request acts on (chosen once, with its API key, before the handler:
+    see :mod:`mailgun_mock.backend.accounts`); the app's default account for requests without a key."""
+    return g.get("mailgun_mock_state") or current_app.extensions["mailgun_mock"]  # type: ignore[no-any-return]
 
 
 def _decode_pairs(raw: bytes, into: MultiDict[str, str]) -> None:
