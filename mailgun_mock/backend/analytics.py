@@ -241,7 +241,9 @@ class AnalyticsOperations(Context):
         counts = self._tag_counts({t["tag"] for t in page}) if with_metrics else {}
         items = []
         for tag in page:
-            item = {"account_id": ACCOUNT_ID, "parent_account_id": ACCOUNT_ID, "tag": tag["tag"],
+            item = {"account_id": self.account_id or ACCOUNT_ID,
+                    "parent_account_id": (self.parent.account_id if self.parent else self.account_id) or ACCOUNT_ID,
+                    "tag": tag["tag"],
                     "description": tag["description"], "first_seen": rfc2822(tag["first"], "+0000"),
                     "last_seen": rfc2822(tag["last"], "+0000"), "account_name": ACCOUNT_NAME}
             if with_metrics:

@@ -73,10 +73,11 @@ class BounceClassificationOperations(Context):
         limit = integer(params.get("limit"), "limit", 100)
         counts: dict[tuple[str, ...], int] = {}
         rules: dict[tuple[str, ...], BounceRule] = {}
+        account = self.account_id or ACCOUNT_ID
         for domain, event, entity, rule in self._classified():
             if event.get("severity") == "temporary":
                 continue
-            key = tuple({"subaccount.id": ACCOUNT_ID, "domain.name": domain, "entity-id": entity, "rule-id": rule.id}[f]
+            key = tuple({"subaccount.id": account, "domain.name": domain, "entity-id": entity, "rule-id": rule.id}[f]
                         for f in fields)
             counts[key] = counts.get(key, 0) + 1
             rules[key] = rule
