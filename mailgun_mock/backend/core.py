@@ -12,16 +12,18 @@ import logging
 from typing import Any
 
 from ..base.errors import BadRequest
-from .domains import DomainOperations
 from .inbound import InboundOperations
 from .inbox import InboxOperations
+from .ip_pools import PoolOperations
 from .keys import KeyOperations
 from .messages import MessageOperations
+from .placement import PlacementOperations
 from .probing import ProbeOperations
 from .routes import RouteOperations
 from .sending import SendingOperations
 from .suppressions import SuppressionOperations
 from .tags import TagOperations
+from .validation import ValidationOperations
 from .webhooks import WebhookOperations
 
 __all__ = ["Backend"]
@@ -30,8 +32,8 @@ log = logging.getLogger("mailgun_mock")
 
 
 class Backend(RouteOperations, InboxOperations, SendingOperations, InboundOperations, MessageOperations,
-              WebhookOperations, ProbeOperations, SuppressionOperations, DomainOperations, KeyOperations,
-              TagOperations):
+              WebhookOperations, ProbeOperations, SuppressionOperations, PoolOperations, KeyOperations,
+              TagOperations, ValidationOperations, PlacementOperations):
     """The mock's Mailgun: every operation an API handler or a Python caller can ask for.
 
     Takes the parameters of :class:`~.context.Context` (config, clock, ids, store, transport).

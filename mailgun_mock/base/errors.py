@@ -7,6 +7,7 @@
     ├── BadRequest              400
     │   ├── ExpressionError     400, with the position in the expression
     │   └── ReasonError         400 ``{"Reason": …, "message": …}``, as Mailgun's webhook API answers
+    ├── DescribedError          404 or 409 ``{"Description": …, "message": …}`` (DKIM management, x509)
     ├── NotFound                404
     ├── Conflict                409
     ├── MethodNotAllowed        405
@@ -22,6 +23,7 @@ from __future__ import annotations
 __all__ = [
     "BadRequest",
     "Conflict",
+    "DescribedError",
     "ExpressionError",
     "MailgunMockError",
     "MethodNotAllowed",
@@ -87,6 +89,21 @@ class ReasonError(BadRequest):
 
     def to_json(self) -> dict[str, str]:
         return {"Reason": self.message, "message": self.message}
+
+
+class DescribedError(MailgunMockError):
+    """An error whose body carries Mailgun's capitalised ``Description`` (the DKIM management and x509
+    APIs), and ``message`` too, as every other error of the mock does.
+
+    :param status: 404 (the default) or 409.
+    """
+
+    def __init__(self, message: str, status: int = 404) -> None:
+        super().__init__(message)
+        self.status = status
+
+    def to_json(self) -> dict[str, str]:
+        return {"Description": self.message, "message": self.message}
 
 
 class NotFound(MailgunMockError):

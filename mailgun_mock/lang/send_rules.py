@@ -10,6 +10,11 @@ and unsubscribe lists, which override every rule except ``reject``. A rule reads
      "retries": 0-10, "status": 400-599, "message": TEXT, "code": SMTP-CODE, "description": TEXT,
      "limit": N, "window": SECONDS}
 
+A rule whose outcome is an address verdict (``deliverable``, ``undeliverable``, ``do_not_send``,
+``catch_all``, ``unknown``: :data:`VERDICTS`) never touches sending: it forces what
+``/v4/address/validate`` answers for the addresses it matches (``recipient``, ``domain``), its
+``description`` the verdict's reason (:func:`verdict_rule`).
+
 ``rate-limit`` counts the matching sends (requests, not chance): past ``limit`` of them within
 ``window`` seconds of the mock's clock the API answers Mailgun's 429. Reserved test recipients
 (``delivered@``, ``bounce@``, ``complain@``, ``unsubscribe@``, ``defer@``, ``reject@`` at the test
@@ -35,21 +40,23 @@ from ..base.addresses import domain_of
 from ..base.errors import BadRequest
 from ..base.logtext import shorten
 from ..base.records import ListKind, SuppressionHit
-from .filters import HeaderSource, compile_pattern
+from .filters import NO_HEADERS, HeaderSource, compile_pattern
 
 __all__ = ["DeliveryPlan", "ENGAGEMENT_EVENTS", "MATCH_TIMEOUT", "OUTCOMES", "Rule", "Step", "engagement_step",
-           "parse_rule", "plan_delivery", "reserved_rule"]
+           "VERDICTS", "parse_rule", "plan_delivery", "reserved_rule", "verdict_rule"]
 
 StepKind = Literal["delivered", "failed", "opened", "clicked", "unsubscribed", "complained"]
 Severity = Literal["temporary", "permanent"]
 
+#: The verdicts of ``/v4/address/validate`` a rule can force (Mailgun's ``result`` values).
+VERDICTS = ("deliverable", "undeliverable", "do_not_send", "catch_all", "unknown")
 OUTCOMES = ("deliver", "bounce", "temporary-fail", "complain", "unsubscribe", "open", "click", "reject",
-            "rate-limit")
+            "rate-limit", *VERDICTS)
 MATCH_TIMEOUT = 0.05  # seconds one matcher's regex may run; a timeout counts as no match
 _FIELDS = ("match", "outcome", "retries", "status", "message", "code", "description", "limit", "window")
 _OLD_FIELDS = _FIELDS[:7]  # rules snapshotted before rate-limit existed lack limit and window
 _MATCHERS = ("recipient", "domain", "tag", "header")
-_ALONE = ("bounce", "reject", "rate-limit")
+_ALONE = ("bounce", "reject", "rate-limit", *VERDICTS)
 # Engagement, in the order it happens: step kind, seconds after delivery, list it adds the address to.
 _ENGAGEMENT: dict[str, tuple[StepKind, float, ListKind | None]] = {
     "open": ("opened", 60.0, None),
@@ -187,7 +194,7 @@ def parse_rule(data: Mapping[str, Any], *, rule_id: str) -> Rule:
     outcome = _outcome(fields["outcome"])
     first = outcome[0]
     applies = {"retries": first == "temporary-fail", "status": first == "reject", "message": first == "reject",
-               "code": first in _FAILURE_DEFAULTS, "description": first in _FAILURE_DEFAULTS,
+               "code": first in _FAILURE_DEFAULTS, "description": first in (*_FAILURE_DEFAULTS, *VERDICTS),
                "limit": first == "rate-limit", "window": first == "rate-limit"}
     for key, ok in applies.items():
         if key in fields and not ok:
@@ -198,6 +205,8 @@ def parse_rule(data: Mapping[str, Any], *, rule_id: str) -> Rule:
     for key in match:
         if key not in _MATCHERS:
             raise BadRequest(f"unknown matcher {shorten(key)} in 'match' (matchers are {', '.join(_MATCHERS)})")
+    if first in VERDICTS and ("tag" in match or "header" in match):
+        raise BadRequest(f"outcome {first!r} (an address verdict) matches only 'recipient' and 'domain'")
     code, description = _FAILURE_DEFAULTS.get(first, (None, None))
     return Rule(
         id=rule_id,
@@ -338,6 +347,8 @@ def plan_delivery(rules: Sequence[Rule], *, recipient: str, tags: Sequence[str],
     rule: Rule | None = None
     why = "no rule matched: plain delivery"
     for candidate in rules:
+        if candidate.outcome[0] in VERDICTS:
+            continue
         matched, reasons = candidate.matches(recipient, tags, headers, timeout=timeout)
         if matched:
             rule, why = candidate, f"rule {candidate.id} matched: {reasons}"
@@ -367,6 +378,14 @@ def plan_delivery(rules: Sequence[Rule], *, recipient: str, tags: Sequence[str],
     if rule is None:
         return DeliveryPlan((Step(0.0, "delivered", None, None, 250, "OK", None),), None, None, why)
     return DeliveryPlan(_steps(rule, retry_schedule), None, rule.id, why)
+
+
+def verdict_rule(rules: Sequence[Rule], address: str, *, timeout: float = MATCH_TIMEOUT) -> Rule | None:
+    """The first verdict rule (outcome in :data:`VERDICTS`) matching ``address``, or ``None``."""
+    for candidate in rules:
+        if candidate.outcome[0] in VERDICTS and candidate.matches(address, (), NO_HEADERS, timeout=timeout)[0]:
+            return candidate
+    return None
 
 
 def engagement_step(kind: str) -> Step:
