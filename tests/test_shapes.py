@@ -17,6 +17,7 @@ from mailgun_mock.http.openapi_mailgun import CORRECTIONS, mailgun_operation
 from tests import shapes
 from tests.conftest import Api
 from tests.shapes import ShapeRecorder, served_documented_paths, template_for
+from tests.shapes_infra import infra_scenario
 
 D = "example.com"
 RAW = (b"From: Ann <ann@example.net>\r\nTo: help@example.com\r\nSubject: Hi\r\nMessage-ID: <s1@example.net>\r\n"
@@ -153,6 +154,7 @@ def scenario(api: Api) -> None:
     call("POST", "/v5/sandbox/auth_recipients", params={"email": "qa@x.example"})
     call("GET", "/v5/sandbox/auth_recipients")
     call("DELETE", "/v5/sandbox/auth_recipients/qa@x.example")
+    infra_scenario(call, D)
     # deletions last
     call("DELETE", f"/v3/lists/list@{D}/members/m@x.example")
     call("DELETE", f"/v3/lists/list@{D}")

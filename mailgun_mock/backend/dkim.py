@@ -76,10 +76,18 @@ class DkimOperations(Context):
         return self.store.resources.dkim.change(lambda d: d["keys"].setdefault(_key_id(authority, selector), record))
 
     def domain_dkim_record(self, record: Mapping[str, Any]) -> tuple[str, str, bool]:
-        """The DKIM record a domain asks to publish: host, ``k=rsa; p=…`` value, whether the key is active."""
+        """The DKIM record a domain asks to publish: host, ``k=rsa; p=…`` value, whether the key is active.
+
+        The key is its authority's for the domain's selector; if that one was deleted, the authority's
+        first active key (else its oldest); an authority without keys gets one for the selector."""
         selector = record["settings"].get("dkim_selector") or DEFAULT_SELECTOR
-        key = self._ensure_key(self.dkim_authority(record), selector)
-        return f"{selector}._domainkey.{record['name']}", dkim_keys.dns_value(key["pem"]), bool(key["active"])
+        authority = self.dkim_authority(record)
+        keys: list[dict[str, Any]] = self.store.resources.dkim.read(
+            lambda d: [k for k in d["keys"].values() if k["signing_domain"] == authority])
+        key = next((k for k in keys if k["selector"] == selector), None)
+        if key is None:
+            key = min(keys, key=lambda k: (not k["active"], k["created_at"])) if keys else self._ensure_key(authority, selector)
+        return f"{key['selector']}._domainkey.{record['name']}", dkim_keys.dns_value(key["pem"]), bool(key["active"])
 
     def _key_json(self, key: Mapping[str, Any]) -> dict[str, Any]:
         domain = self.store.resources.domains.get(key["signing_domain"])

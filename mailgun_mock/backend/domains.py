@@ -321,7 +321,9 @@ class DomainOperations(DkimOperations):
         selector = (selector or "").strip()
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", selector):
             raise BadRequest("Invalid DKIM selector: letters, digits and hyphens, at most 63")
-        self.store.resources.domains.update(name, settings={"dkim_selector": selector})
+        record = self.store.resources.domains.update(name, settings={"dkim_selector": selector})
+        if record is not None:  # the new selector publishes a key of its own
+            self._ensure_key(self.dkim_authority(record), selector)
         return {"message": "DKIM selector changed"}
 
     def sending_queues(self, name: str) -> dict[str, Any]:

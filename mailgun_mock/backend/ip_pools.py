@@ -13,7 +13,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..base.errors import BadRequest, NotFound
+from ..base.errors import BadRequest, FieldError, NotFound
 from ..base.logtext import printable
 from .dkim import account_id
 from .ips import IpOperations, domain_entry, parse_ip, rfc3339
@@ -353,13 +353,14 @@ class PoolOperations(IpOperations):
         """``PUT /v1/dynamic_pools/domains/<name>/override`` (``pool``) and ``DELETE`` (``pool`` None)."""
         record = self._domain(name)
         if pool is not None and pool not in DYNAMIC_POOLS.values():
-            raise BadRequest(f"invalid pool {printable(pool, 40)!r}: use {', '.join(DYNAMIC_POOLS.values())}")
+            raise FieldError(f"invalid pool {printable(pool, 40)!r}: use {', '.join(DYNAMIC_POOLS.values())}", "pool",
+                             printable(pool, 100))
         health = self._health(record["name"])
 
         def override(data: dict[str, Any]) -> None:
             entry = data["enrolled"].get(record["name"])
             if entry is None:
-                raise BadRequest(f"domain {record['name']} is not enrolled in dynamic IP pools")
+                raise FieldError(f"domain {record['name']} is not enrolled in dynamic IP pools", "name", record["name"])
             new = pool or health["pool"]
             if new != entry["pool"]:
                 self._history(data, record["name"], new, entry["pool"], "Override" if pool else "Override removed",

@@ -127,10 +127,7 @@ def domain_history(name: str) -> ResponseReturnValue:
 
 @bp_root.put("/v1/dynamic_pools/domains/<name>/override")
 def override_pool(name: str) -> ResponseReturnValue:
-    pool = params().get("pool")
-    if not pool:
-        raise BadRequest("pool is required")
-    return jsonify(backend().override_dynamic_pool(name, pool))
+    return jsonify(backend().override_dynamic_pool(name, params().get("pool") or ""))
 
 
 @bp_root.delete("/v1/dynamic_pools/domains/<name>/override")
