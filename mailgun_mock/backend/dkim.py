@@ -22,10 +22,13 @@ from . import dkim_keys
 from .context import DOMAIN_NAME, Context
 from .params import integer
 
-__all__ = ["DEFAULT_SELECTOR", "DkimOperations", "account_id"]
+__all__ = ["DEFAULT_BITS", "DEFAULT_SELECTOR", "DkimOperations", "account_id"]
 
 #: The selector of a domain that never set one (``PUT /v3/domains/<name>/dkim_selector`` changes it).
 DEFAULT_SELECTOR = "pic"
+#: The size of a domain's own key unless created with ``dkim_key_size`` (Mailgun's default, and ten
+#: times quicker to make than 2048 bits).
+DEFAULT_BITS = 1024
 _SELECTOR = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}(\.[A-Za-z0-9][A-Za-z0-9-]{0,62})*")
 _INTERVAL = re.compile(r"([0-9]{1,6})([dh])")
 _MIN_INTERVAL = 5 * 86400
@@ -65,13 +68,32 @@ class DkimOperations(Context):
         parent = name.partition(".")[2]
         return parent if "." in parent and self.store.resources.domains.get(parent) is not None else name
 
-    def _ensure_key(self, authority: str, selector: str) -> dict[str, Any]:
+    @staticmethod
+    def dkim_settings(form: Mapping[str, Any]) -> dict[str, Any]:
+        """A new domain's ``dkim_key_size`` (1024, the default, or 2048) and ``dkim_selector``, as settings.
+
+        :raises ReasonError: for another size or a selector that is not an atom.
+        """
+        settings: dict[str, Any] = {}
+        size = str(form.get("dkim_key_size") or "").strip()
+        if size:
+            if size not in ("1024", "2048"):
+                raise ReasonError("dkim_key_size must be 1024 or 2048")
+            settings["dkim_key_size"] = int(size)
+        selector = str(form.get("dkim_selector") or "").strip()
+        if selector:
+            if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{1,63}", selector):
+                raise ReasonError(f"invalid dkim_selector {printable(selector, 60)!r}: it must be an atom (RFC 2822)")
+            settings["dkim_selector"] = selector
+        return settings
+
+    def _ensure_key(self, authority: str, selector: str, bits: int = DEFAULT_BITS) -> dict[str, Any]:
         """The key of ``authority``/``selector``, made (active, from the cache) if it does not exist yet."""
         found: dict[str, Any] | None = self.store.resources.dkim.read(lambda d: d["keys"].get(_key_id(authority, selector)))
         if found is not None:
             return found
-        pem = dkim_keys.default_key(authority, selector)  # slow the first time: outside the lock
-        record = {"signing_domain": authority.lower(), "selector": selector, "active": True, "bits": 2048,
+        pem = dkim_keys.default_key(authority, selector, bits)  # slow the first time: outside the lock
+        record = {"signing_domain": authority.lower(), "selector": selector, "active": True, "bits": bits,
                   "pem": pem, "created_at": self.clock.now()}
         return self.store.resources.dkim.change(lambda d: d["keys"].setdefault(_key_id(authority, selector), record))
 
@@ -86,7 +108,8 @@ class DkimOperations(Context):
             lambda d: [k for k in d["keys"].values() if k["signing_domain"] == authority])
         key = next((k for k in keys if k["selector"] == selector), None)
         if key is None:
-            key = min(keys, key=lambda k: (not k["active"], k["created_at"])) if keys else self._ensure_key(authority, selector)
+            key = min(keys, key=lambda k: (not k["active"], k["created_at"])) if keys else self._ensure_key(
+                authority, selector, record["settings"].get("dkim_key_size") or DEFAULT_BITS)
         return f"{key['selector']}._domainkey.{record['name']}", dkim_keys.dns_value(key["pem"]), bool(key["active"])
 
     def _key_json(self, key: Mapping[str, Any]) -> dict[str, Any]:
@@ -253,8 +276,9 @@ class DkimOperations(Context):
         authority = self.dkim_authority(record)
         old = record["settings"].get("dkim_selector") or DEFAULT_SELECTOR
         new = _ROTATION_SELECTORS[1] if old == _ROTATION_SELECTORS[0] else _ROTATION_SELECTORS[0]
-        fresh = {"signing_domain": authority, "selector": new, "active": True, "bits": 2048,
-                 "pem": dkim_keys.generate_key(2048), "created_at": self.clock.now()}
+        bits = record["settings"].get("dkim_key_size") or DEFAULT_BITS
+        fresh = {"signing_domain": authority, "selector": new, "active": True, "bits": bits,
+                 "pem": dkim_keys.generate_key(bits), "created_at": self.clock.now()}
 
         def rotate(data: dict[str, Any]) -> None:
             data["keys"][_key_id(authority, new)] = fresh

@@ -153,7 +153,7 @@ class DomainOperations(DkimOperations):
             raise ReasonError("Missing mandatory parameter: name")
         if not DOMAIN_NAME.fullmatch(name) or "." not in name.strip("."):
             raise ReasonError(f"'{printable(name, 100)}' is not a valid domain name")
-        settings = self._settings(form)
+        settings = {**self._settings(form), **self.dkim_settings(form)}
         record = self.store.resources.domains.create(name, domain_id=self.ids.new(self.clock.now()),
                                                      now=self.clock.now(), settings=settings)
         if record is None:

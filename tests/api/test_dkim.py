@@ -36,12 +36,37 @@ def domain(api: Api) -> str:
 
 
 def test_domain_dkim_record_is_a_real_rsa_public_key(api: Api, domain: str) -> None:
-    """The domain's DKIM record holds a 2048-bit RSA public key, the same one its key listing shows."""
+    """The domain's DKIM record holds a 1024-bit RSA public key (Mailgun's default size), the same one its
+    key listing shows."""
     record = _dkim_record(api)
     assert record["name"] == f"pic._domainkey.{D}" and record["is_active"] is True
-    assert _public_key(record["value"]).key_size == 2048
+    assert _public_key(record["value"]).key_size == 1024
     keys = api.get(f"/v4/domains/{D}/keys").json()["items"]
     assert [(k["selector"], k["dns_record"]["value"]) for k in keys] == [("pic", record["value"])]
+
+
+def test_domain_created_with_key_size_and_selector(api: Api) -> None:
+    """dkim_key_size and dkim_selector at creation give the domain's key that size and selector."""
+    api.post("/v4/domains", data={"name": "big.example", "dkim_key_size": "2048", "dkim_selector": "k1"})
+    record = _dkim_record(api, "big.example")
+    assert record["name"] == "k1._domainkey.big.example" and _public_key(record["value"]).key_size == 2048
+    refused = api.post("/v4/domains", data={"name": "odd.example", "dkim_key_size": "512"})
+    assert (refused.status, refused.json()["message"]) == (400, "dkim_key_size must be 1024 or 2048")
+
+
+def test_dkim_authority_delegated_to_the_root_domain(api: Api) -> None:
+    """A subdomain whose DKIM authority is not itself publishes its root domain's key; back to itself, its own."""
+    api.post("/v4/domains", data={"name": "root.example"})
+    api.post("/v4/domains", data={"name": "mail.root.example"})
+    own = _dkim_record(api, "mail.root.example")["value"]
+    root = _dkim_record(api, "root.example")["value"]
+    assert own != root
+    delegated = api.put("/v3/domains/mail.root.example/dkim_authority", data={"self": "false"}).json()
+    assert delegated["changed"] is True
+    assert next(r for r in delegated["sending_dns_records"] if "_domainkey" in r["name"])["value"] == root
+    assert _dkim_record(api, "mail.root.example")["value"] == root
+    api.put("/v3/domains/mail.root.example/dkim_authority", data={"self": "true"})
+    assert _dkim_record(api, "mail.root.example")["value"] == own
 
 
 def test_dkim_key_create_activate_deactivate_delete(api: Api, domain: str) -> None:
