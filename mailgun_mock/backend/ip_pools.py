@@ -112,7 +112,6 @@ class PoolOperations(IpOperations):
                     raise NotFound(f"Domain not found: {printable(domain, 100)}")
                 domain_entry(data, names[domain])["pool_id"] = link
             if pool == before and not links:
-                pool.update(before)
                 raise BadRequest("the parameters make no change to the IP pool")
 
         self._net(update, write=True)

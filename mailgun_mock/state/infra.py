@@ -36,9 +36,12 @@ class Records(Section):
             return copy.deepcopy(look(self._data))
 
     def change(self, edit: Callable[[dict[str, Any]], T]) -> T:
-        """Run ``edit`` on the records (it may raise before changing anything); answers a copy of its result."""
+        """Run ``edit`` on a copy of the records and keep the copy unless ``edit`` raises (all or nothing);
+        answers a copy of its result."""
         with self._lock:
-            result = edit(self._data)
+            draft = copy.deepcopy(self._data)
+            result = edit(draft)
+            self._data = draft
             self._changed()
             return copy.deepcopy(result)
 

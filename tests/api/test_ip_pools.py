@@ -43,7 +43,8 @@ def test_dipp_crud_and_linked_domains_follow_its_ips(api: Api) -> None:
 
 
 def test_dipp_refuses_what_does_not_fit(api: Api) -> None:
-    """A DIPP takes only the account's dedicated IPs, each in one pool; unknown pools are a 404."""
+    """A DIPP takes only the account's dedicated IPs, each in one pool; unknown pools are a 404; a refused
+    change changes nothing."""
     (ip,) = _dedicated(api, 1)
     assert api.post("/v3/ip_pools", data={"name": "p", "description": "", "ip": SHARED}).status == 400
     assert api.post("/v3/ip_pools", data={"name": "p", "description": "", "ip": "203.0.113.7"}).status == 404
@@ -55,6 +56,8 @@ def test_dipp_refuses_what_does_not_fit(api: Api) -> None:
     assert api.put(f"/v3/ip_pools/nope/ips/{ip}").status == 404
     assert api.delete(f"/v3/ip_pools/{pool_id}/ips/{SHARED}").status == 404
     assert api.post(f"/v3/ip_pools/{pool_id}/ips.json", data={"ips": ip}).status == 400
+    refused = api.request("PATCH", f"/v3/ip_pools/{pool_id}", data={"name": "renamed", "add_ip": SHARED})
+    assert refused.status == 400 and api.get(f"/v3/ip_pools/{pool_id}").json()["details"]["name"] == "p"
 
 
 def test_dynamic_pools_setup_enroll_override_history(api: Api) -> None:

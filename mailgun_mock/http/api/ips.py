@@ -65,8 +65,12 @@ def add_domain_ip(name: str) -> ResponseReturnValue:
 
 
 @bp.delete("/domains/<name>/ips/<ip>")
-@bp.delete("/domains/<name>/pool/<ip>")
 def remove_domain_ip(name: str, ip: str) -> ResponseReturnValue:
+    return jsonify(backend().remove_domain_ip(name, ip, params()))
+
+
+@bp.delete("/domains/<name>/pool/<ip>")
+def remove_domain_pool_ip(name: str, ip: str) -> ResponseReturnValue:
     return jsonify(backend().remove_domain_ip(name, ip, params()))
 
 
