@@ -1,5 +1,6 @@
 """The official Python SDK (`mailgun` on PyPI) pointed at the real server: address validation, IPs, IP
-pools, a domain's IPs and DKIM keys, with the SDK's own bugs marked."""
+pools, a domain's IPs, DKIM keys and rotation, tracking certificates and the IP allowlist, with the SDK's
+own bugs marked."""
 
 from __future__ import annotations
 
@@ -86,3 +87,17 @@ def test_sdk_dkim_keys(client: Client) -> None:
     listed = client.dkim_keys.get(filters={"signing_domain": D}).json()["items"]
     assert {k["selector"] for k in listed} == {"pic", "smtp"}
     assert client.dkim_keys.delete(filters={"signing_domain": D, "selector": "smtp"}).json() == {"message": "success"}
+
+
+def test_sdk_x509_rotation_and_allowlist(client: Client, mailgun_mock: MailgunMock) -> None:
+    """The SDK generates a tracking certificate and reads its status, sets DKIM rotation and rotates, and
+    keeps the IP allowlist."""
+    mailgun_mock.session.put(f"{mailgun_mock.url}/v4/domains/{D}/verify")
+    assert client.x509.create(domain=f"email.{D}").status_code == 202
+    assert client.x509_status.get(domain=f"email.{D}").json()["status"] == "active"
+    rotation = client.dkim_management_rotation.put(domain=D, data={"rotation_enabled": "true"}).json()
+    assert rotation["domain"]["rotation_enabled"] == "true"
+    assert client.dkim_management_rotate.create(domain=D).json() == {"message": "ok"}
+    assert client.ip_whitelist.create(data={"address": "10.0.0.1", "description": "ci"}).json() == {
+        "addresses": [{"ip_address": "10.0.0.1", "description": "ci"}]}
+    assert client.ip_whitelist.get().json()["addresses"][0]["ip_address"] == "10.0.0.1"
