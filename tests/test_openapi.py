@@ -113,8 +113,9 @@ def test_openapi_document_matches_the_url_map() -> None:
 
 
 def test_openapi_v2_mirrors_v3_and_ids_are_unique() -> None:
-    """/v2 documents exactly the /v3 operations (beside the paths Mailgun itself puts under /v2);
-    operationIds are unique; only /mock/health and the unsubscribe links (a recipient's click) need no auth."""
+    """/v2 documents exactly the /v3 operations (beside the paths Mailgun itself puts under /v2: x509,
+    the IP allowlist, bounce classification metrics); operationIds are unique; only /mock/health and the
+    unsubscribe links (a recipient's click) need no auth."""
     from mailgun_mock.http.openapi_mailgun import mailgun_document
 
     ops = operations()

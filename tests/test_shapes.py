@@ -19,6 +19,7 @@ from tests.api.test_accounts import accounts_scenario
 from tests.api.test_analytics import exercise as exercise_analytics
 from tests.conftest import Api
 from tests.shapes import ShapeRecorder, served_documented_paths, template_for
+from tests.shapes_infra import infra_scenario
 
 D = "example.com"
 RAW = (b"From: Ann <ann@example.net>\r\nTo: help@example.com\r\nSubject: Hi\r\nMessage-ID: <s1@example.net>\r\n"
@@ -157,6 +158,7 @@ def scenario(api: Api) -> None:
     call("DELETE", "/v5/sandbox/auth_recipients/qa@x.example")
     exercise_analytics(call)  # stats, tags, metrics, logs, bounce classification
     accounts_scenario(call)  # subaccounts, limits, users, alerts
+    infra_scenario(call, D)
     # deletions last
     call("DELETE", f"/v3/lists/list@{D}/members/m@x.example")
     call("DELETE", f"/v3/lists/list@{D}")

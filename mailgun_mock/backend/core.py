@@ -15,11 +15,12 @@ from ..base.errors import BadRequest
 from .alerts import AlertOperations
 from .analytics import AnalyticsOperations
 from .bounce_classification import BounceClassificationOperations
-from .domains import DomainOperations
 from .inbound import InboundOperations
 from .inbox import InboxOperations
+from .ip_pools import PoolOperations
 from .keys import KeyOperations
 from .messages import MessageOperations
+from .placement import PlacementOperations
 from .probing import ProbeOperations
 from .routes import RouteOperations
 from .subaccounts import SubaccountOperations
@@ -27,6 +28,7 @@ from .sending import SendingOperations
 from .stats import StatsOperations
 from .suppressions import SuppressionOperations
 from .tags import TagOperations
+from .validation import ValidationOperations
 from .webhooks import WebhookOperations
 
 __all__ = ["Backend"]
@@ -35,9 +37,9 @@ log = logging.getLogger("mailgun_mock")
 
 
 class Backend(RouteOperations, InboxOperations, SendingOperations, InboundOperations, MessageOperations,
-              WebhookOperations, ProbeOperations, SuppressionOperations, DomainOperations, KeyOperations,
+              WebhookOperations, ProbeOperations, SuppressionOperations, PoolOperations, KeyOperations,
               TagOperations, StatsOperations, AnalyticsOperations, BounceClassificationOperations,
-              SubaccountOperations, AlertOperations):
+              SubaccountOperations, AlertOperations, ValidationOperations, PlacementOperations):
     """The mock's Mailgun: every operation an API handler or a Python caller can ask for.
 
     Takes the parameters of :class:`~.context.Context` (config, clock, ids, store, transport).

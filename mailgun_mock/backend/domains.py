@@ -16,7 +16,8 @@ from typing import Any
 from ..base.errors import BadRequest, NotFound, ReasonError, Unauthorized
 from ..base.logtext import printable
 from ..base.records import rfc1123
-from .context import DOMAIN_NAME, Context
+from .context import DOMAIN_NAME
+from .dkim import DkimOperations
 from .params import integer
 
 __all__ = ["BAD_SMTP_LOGIN", "DomainOperations", "dns_records", "domain_json"]
@@ -29,8 +30,6 @@ _BOOLEANS = ("require_tls", "skip_verification", "use_automatic_sender_security"
              "encrypt_incoming_message")
 _CHOICES = {"spam_action": ("disabled", "tag", "block"), "web_scheme": ("http", "https")}
 _TEXTS = ("web_prefix", "archive_to", "mailfrom_host")
-# A made-up 1024-bit RSA public key: the mock signs nothing, but the record must look like one.
-_DKIM_KEY = "k=rsa; p=MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC" + "mailgunmock" * 12 + "IDAQAB"
 _UPDATED = "Domain tracking settings have been updated"
 
 
@@ -62,8 +61,11 @@ def domain_json(record: Mapping[str, Any]) -> dict[str, Any]:
     return shown
 
 
-def dns_records(record: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """The DNS records Mailgun asks a domain to publish (valid once verified: the mock checks no DNS)."""
+def dns_records(record: Mapping[str, Any], dkim: tuple[str, str, bool]) -> dict[str, list[dict[str, Any]]]:
+    """The DNS records Mailgun asks a domain to publish (valid once verified: the mock checks no DNS).
+
+    :param dkim: the DKIM record: host, value (the public key), whether its key is active.
+    """
     name, valid = record["name"], "valid" if record["state"] == "active" else "unknown"
     prefix = record["settings"]["web_prefix"] or "email"
 
@@ -73,15 +75,14 @@ def dns_records(record: Mapping[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
     return {
         "sending_dns_records": [entry("TXT", name, "v=spf1 include:mailgun.org ~all"),
-                                entry("TXT", f"{record['settings'].get('dkim_selector') or 'pic'}._domainkey.{name}",
-                                      _DKIM_KEY),
+                                {**entry("TXT", dkim[0], dkim[1]), "is_active": dkim[2]},
                                 entry("CNAME", f"{prefix}.{name}", "mailgun.org")],
         "receiving_dns_records": [entry("MX", "", "mxa.mailgun.org", priority="10"),
                                   entry("MX", "", "mxb.mailgun.org", priority="10")],
     }
 
 
-class DomainOperations(Context):
+class DomainOperations(DkimOperations):
     """Domains, their tracking settings and SMTP credentials."""
 
     def _domain(self, name: str) -> dict[str, Any]:
@@ -99,7 +100,7 @@ class DomainOperations(Context):
 
     def _answer(self, record: Mapping[str, Any], message: str | None = None) -> dict[str, Any]:
         answer: dict[str, Any] = {} if message is None else {"message": message}
-        return {**answer, "domain": domain_json(record), **dns_records(record)}
+        return {**answer, "domain": domain_json(record), **dns_records(record, self.domain_dkim_record(record))}
 
     def _settings(self, form: Mapping[str, Any]) -> dict[str, Any]:
         settings: dict[str, Any] = {}
@@ -152,7 +153,7 @@ class DomainOperations(Context):
             raise ReasonError("Missing mandatory parameter: name")
         if not DOMAIN_NAME.fullmatch(name) or "." not in name.strip("."):
             raise ReasonError(f"'{printable(name, 100)}' is not a valid domain name")
-        settings = self._settings(form)
+        settings = {**self._settings(form), **self.dkim_settings(form)}
         record = self.store.resources.domains.create(name, domain_id=self.ids.new(self.clock.now()),
                                                      now=self.clock.now(), settings=settings)
         if record is None:
@@ -312,7 +313,7 @@ class DomainOperations(Context):
         changed = record["settings"].get("dkim_authority_self", True) != value
         record = self.store.resources.domains.update(name, settings={"dkim_authority_self": value}) or record
         return {"message": "Domain DKIM authority has been changed", "changed": changed,
-                "sending_dns_records": dns_records(record)["sending_dns_records"]}
+                "sending_dns_records": dns_records(record, self.domain_dkim_record(record))["sending_dns_records"]}
 
     def update_dkim_selector(self, name: str, selector: str | None) -> dict[str, Any]:
         """``PUT /v3/domains/<name>/dkim_selector``: the selector the DKIM record is published under."""
@@ -320,7 +321,9 @@ class DomainOperations(Context):
         selector = (selector or "").strip()
         if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9-]{0,62}", selector):
             raise BadRequest("Invalid DKIM selector: letters, digits and hyphens, at most 63")
-        self.store.resources.domains.update(name, settings={"dkim_selector": selector})
+        record = self.store.resources.domains.update(name, settings={"dkim_selector": selector})
+        if record is not None:  # the new selector publishes a key of its own
+            self._ensure_key(self.dkim_authority(record), selector)
         return {"message": "DKIM selector changed"}
 
     def sending_queues(self, name: str) -> dict[str, Any]:

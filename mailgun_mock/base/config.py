@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -69,6 +70,8 @@ class Config:
     :param allowed_hosts: more names the server answers to in the ``Host`` header (loopback, the bound
         address and the ``public_url`` host always are; the HTTPS certificate names them too); ``*`` =
         any, ``.example.com`` = a domain and its subdomains.
+    :param ips: the account's shared sending IPs (``/v3/ips``); the default is one address of the
+        documentation range 192.0.2.0/24. Dedicated IPs are added with ``POST /v3/ips/request/new``.
     :param ui_auth: ``user:password`` the web inbox asks for (``""``: open to clients on this machine).
     :param tls: serve HTTPS, with a certificate from a local CA the mock creates (see ``edges/tls.py``).
     :param deliver: ``"thread"``: webhooks and scheduled work run on the mock's own threads, one
@@ -111,6 +114,8 @@ class Config:
     deliver: str = "thread"
     ui_auth: str = ""
     namespaces: bool = False
+    # The environment twin is MAILGUN_MOCK_IPS (comma-separated).
+    ips: tuple[str, ...] = ("192.0.2.10",)
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
@@ -147,6 +152,10 @@ class Config:
         for host in self.allowed_hosts:
             if any(c.isspace() or c in "/@?#" for c in host):
                 raise ConfigError(f"allowed_hosts: {host!r} is not a host name (give names like mailgun-mock or .example.com)")
+        try:
+            object.__setattr__(self, "ips", tuple(str(ipaddress.ip_address(ip.strip())) for ip in _names(self.ips, "ips")))
+        except ValueError as exc:
+            raise ConfigError(f"ips: {exc}") from None
         if self.ui_auth and (":" not in self.ui_auth or self.ui_auth.startswith(":") or "\n" in self.ui_auth):
             raise ConfigError("ui_auth must be user:password")
 

@@ -6,7 +6,9 @@
     ├── Unauthorized            401 ``Forbidden`` (plain text, as Mailgun answers)
     ├── BadRequest              400
     │   ├── ExpressionError     400, with the position in the expression
-    │   └── ReasonError         400 ``{"Reason": …, "message": …}``, as Mailgun's webhook API answers
+    │   ├── ReasonError         400 ``{"Reason": …, "message": …}``, as Mailgun's webhook API answers
+    │   └── FieldError          400 ``{"Field": …, "Value": …, "message": …}`` (dynamic IP pools)
+    ├── DescribedError          404 or 409 ``{"Description": …, "message": …}`` (DKIM management, x509)
     ├── NotFound                404
     ├── Conflict                409
     ├── MethodNotAllowed        405
@@ -22,7 +24,9 @@ from __future__ import annotations
 __all__ = [
     "BadRequest",
     "Conflict",
+    "DescribedError",
     "ExpressionError",
+    "FieldError",
     "MailgunMockError",
     "MethodNotAllowed",
     "NotFound",
@@ -87,6 +91,33 @@ class ReasonError(BadRequest):
 
     def to_json(self) -> dict[str, str]:
         return {"Reason": self.message, "message": self.message}
+
+
+class FieldError(BadRequest):
+    """A 400 naming the parameter and the value refused (``{"Field", "Value"}``, as Mailgun's dynamic IP
+    pools API answers), with ``message`` too."""
+
+    def __init__(self, message: str, field: str, value: str) -> None:
+        super().__init__(message)
+        self.field, self.value = field, value
+
+    def to_json(self) -> dict[str, str]:
+        return {"Field": self.field, "Value": self.value, "message": self.message}
+
+
+class DescribedError(MailgunMockError):
+    """An error whose body carries Mailgun's capitalised ``Description`` (the DKIM management and x509
+    APIs), and ``message`` too, as every other error of the mock does.
+
+    :param status: 404 (the default) or 409.
+    """
+
+    def __init__(self, message: str, status: int = 404) -> None:
+        super().__init__(message)
+        self.status = status
+
+    def to_json(self) -> dict[str, str]:
+        return {"Description": self.message, "message": self.message}
 
 
 class NotFound(MailgunMockError):

@@ -81,6 +81,13 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
     # Versions other than v3 carry them in their own paths.
     for blueprint in (domains.bp_v4, templates.bp_v4, webhooks.bp_root, keys.bp, analytics.bp, accounts.bp):
         app.register_blueprint(blueprint)
+    from .api import dkim, ip_pools, ips, placement, validation  # the account's infrastructure
+    for prefix in API_PREFIXES:
+        for blueprint in (ips.bp, ip_pools.bp):
+            app.register_blueprint(blueprint, url_prefix=prefix,
+                                   name=blueprint.name if prefix == "/v3" else f"{blueprint.name}_{prefix[1:]}")
+    for blueprint in (dkim.bp, ips.bp_root, ip_pools.bp_root, placement.bp, validation.bp):
+        app.register_blueprint(blueprint)
     app.register_blueprint(mock.bp, url_prefix="/mock")
     inbox.register(app)
     hosts = guard.HostPolicy(config)

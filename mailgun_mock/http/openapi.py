@@ -19,6 +19,7 @@ from typing import Any
 
 from .._version import __version__
 from .openapi_inbox import inbox_paths
+from .openapi_infra import infra_paths
 from .openapi_mailgun import served_operations
 from .openapi_schemas import SCHEMAS, WEBHOOK_NAMES, Schema, array, ref
 
@@ -353,6 +354,7 @@ def openapi_document(server_url: str = "") -> dict[str, Any]:
         paths.update({prefix + path: item for path, item in _mailgun_paths(suffix).items()})
     paths.update({"/mock" + path: item for path, item in _mock_paths().items()})
     paths.update(_account_paths())
+    paths.update(infra_paths())
     for path, item in served_operations().items():
         paths.setdefault(path, {}).update(item)
     paths.update(inbox_paths())  # the web inbox: pages, its JSON under /mock, the bridge

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from . import openapi_infra
 from .openapi_schemas import ref
 
 __all__ = ["CORRECTIONS", "FROM_MAILGUN", "Correction", "mailgun_document", "mailgun_operation", "normal",
@@ -89,6 +90,7 @@ _ANALYTICS_CORRECTIONS: tuple[Correction, ...] = (
 _OBJECT_ANY: Schema = {"type": "object"}
 #: Every correction the mock applies to Mailgun's document, each with its reason.
 CORRECTIONS: tuple[Correction, ...] = (
+    *(Correction(*correction) for correction in openapi_infra.CORRECTIONS),
     *(Correction(_schema_pointer(f"github.com-mailgun-blackbook-model-{model}", "properties", field), _STR, _TIME)
       for model, field in (("Bounce", "created_at"), ("Unsubscribe", "created_at"), ("Complaint", "created_at"),
                            ("Whitelist", "createdAt"))),
@@ -213,6 +215,7 @@ def response_schema(path: str, method: str, status: int, media: str = "applicati
 #: The operations described by Mailgun's own document (:mod:`.openapi_mailgun`): the mock's path (its
 #: placeholder names) -> methods. Paths under /v3 are served under /v2 as well.
 FROM_MAILGUN: dict[str, tuple[str, ...]] = {
+    **openapi_infra.OPERATIONS,
     **{f"/v3/{{domain}}/{kind}": ("get", "post", "delete") for kind in _SUPPRESSIONS},
     **{f"/v3/{{domain}}/{kind}/{{address}}": ("get", "delete") for kind in _SUPPRESSIONS},
     **{f"/v3/{{domain}}/{kind}/import": ("post",) for kind in _SUPPRESSIONS},

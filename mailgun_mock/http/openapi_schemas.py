@@ -22,7 +22,7 @@ WEBHOOK_NAMES = ("accepted", "clicked", "complained", "delivered", "opened", "pe
                  "temporary_fail", "unsubscribed")
 #: The outcomes of a mock rule (``mailgun_mock.lang.send_rules.OUTCOMES``).
 OUTCOMES = ("deliver", "bounce", "temporary-fail", "complain", "unsubscribe", "open", "click", "reject",
-            "rate-limit")
+            "rate-limit", "deliverable", "undeliverable", "do_not_send", "catch_all", "unknown")
 
 STR: Schema = {"type": "string"}
 INT: Schema = {"type": "integer"}

@@ -10,6 +10,11 @@ and unsubscribe lists, which override every rule except ``reject``. A rule reads
      "retries": 0-10, "status": 400-599, "message": TEXT, "code": SMTP-CODE, "description": TEXT,
      "limit": N, "window": SECONDS, "country": CC, "device": DEVICE}
 
+A rule whose outcome is an address verdict (``deliverable``, ``undeliverable``, ``do_not_send``,
+``catch_all``, ``unknown``: :data:`VERDICTS`) never touches sending: it forces what
+``/v4/address/validate`` answers for the addresses it matches (``recipient``, ``domain``), its
+``description`` the verdict's reason (:func:`verdict_rule`).
+
 ``rate-limit`` counts the matching sends (requests, not chance): past ``limit`` of them within
 ``window`` seconds of the mock's clock the API answers Mailgun's 429. Reserved test recipients
 (``delivered@``, ``bounce@``, ``complain@``, ``unsubscribe@``, ``defer@``, ``reject@`` at the test
@@ -35,16 +40,22 @@ from ..base.addresses import domain_of
 from ..base.errors import BadRequest
 from ..base.logtext import shorten
 from ..base.records import ListKind, SuppressionHit
-from .filters import HeaderSource, compile_pattern
+from .filters import NO_HEADERS, HeaderSource, compile_pattern
+from .rule_fields import choice as _choice
+from .rule_fields import int_field as _int
+from .rule_fields import tag as _tag
+from .rule_fields import text as _text
 
-__all__ = ["DEVICES", "DeliveryPlan", "ENGAGEMENT_EVENTS", "MATCH_TIMEOUT", "OUTCOMES", "Rule", "Step", "engagement_step",
-           "parse_rule", "plan_delivery", "reserved_rule"]
+__all__ = ["DEVICES", "DeliveryPlan", "ENGAGEMENT_EVENTS", "MATCH_TIMEOUT", "OUTCOMES", "Rule", "Step", "VERDICTS",
+           "engagement_step", "parse_rule", "plan_delivery", "reserved_rule", "verdict_rule"]
 
 StepKind = Literal["delivered", "failed", "opened", "clicked", "unsubscribed", "complained"]
 Severity = Literal["temporary", "permanent"]
 
+#: The verdicts of ``/v4/address/validate`` a rule can force (Mailgun's ``result`` values).
+VERDICTS = ("deliverable", "undeliverable", "do_not_send", "catch_all", "unknown")
 OUTCOMES = ("deliver", "bounce", "temporary-fail", "complain", "unsubscribe", "open", "click", "reject",
-            "rate-limit")
+            "rate-limit", *VERDICTS)
 MATCH_TIMEOUT = 0.05  # seconds one matcher's regex may run; a timeout counts as no match
 _FIELDS = ("match", "outcome", "retries", "status", "message", "code", "description", "limit", "window", "country",
            "device")
@@ -53,7 +64,7 @@ _OLD_FIELD_SETS = ({"id", *_FIELDS[:7]}, {"id", *_FIELDS[:9]}, {"id", *_FIELDS})
 #: The device types an engagement may come from.
 DEVICES = ("desktop", "mobile", "tablet", "unknown")
 _MATCHERS = ("recipient", "domain", "tag", "header")
-_ALONE = ("bounce", "reject", "rate-limit")
+_ALONE = ("bounce", "reject", "rate-limit", *VERDICTS)
 # Engagement, in the order it happens: step kind, seconds after delivery, list it adds the address to.
 _ENGAGEMENT: dict[str, tuple[StepKind, float, ListKind | None]] = {
     "open": ("opened", 60.0, None),
@@ -194,7 +205,7 @@ def parse_rule(data: Mapping[str, Any], *, rule_id: str) -> Rule:
     first = outcome[0]
     engaged = any(name in outcome for name in _ENGAGEMENT)
     applies = {"retries": first == "temporary-fail", "status": first == "reject", "message": first == "reject",
-               "code": first in _FAILURE_DEFAULTS, "description": first in _FAILURE_DEFAULTS,
+               "code": first in _FAILURE_DEFAULTS, "description": first in (*_FAILURE_DEFAULTS, *VERDICTS),
                "limit": first == "rate-limit", "window": first == "rate-limit",
                "country": engaged, "device": engaged}
     for key, ok in applies.items():
@@ -206,6 +217,8 @@ def parse_rule(data: Mapping[str, Any], *, rule_id: str) -> Rule:
     for key in match:
         if key not in _MATCHERS:
             raise BadRequest(f"unknown matcher {shorten(key)} in 'match' (matchers are {', '.join(_MATCHERS)})")
+    if first in VERDICTS and ("tag" in match or "header" in match):
+        raise BadRequest(f"outcome {first!r} (an address verdict) matches only 'recipient' and 'domain'")
     code, description = _FAILURE_DEFAULTS.get(first, (None, None))
     return Rule(
         id=rule_id,
@@ -223,20 +236,6 @@ def parse_rule(data: Mapping[str, Any], *, rule_id: str) -> Rule:
         window=_int(fields, "window", 1, 86_400, 60) if applies["window"] else None,
         country=_choice(fields, "country", None), device=_choice(fields, "device", DEVICES),
     )
-
-
-def _choice(fields: Mapping[str, Any], key: str, allowed: Sequence[str] | None) -> str | None:
-    """A rule's engagement ``country`` (two letters, kept upper case) or ``device`` (one of ``allowed``)."""
-    value = fields.get(key)
-    if value is None:
-        return None
-    if allowed is None:
-        if not isinstance(value, str) or not re.fullmatch(r"[A-Za-z]{2}", value):
-            raise BadRequest(f"'{key}' must be a two-letter country code, got {shorten(value)}")
-        return value.upper()
-    if value not in allowed:
-        raise BadRequest(f"'{key}' must be one of {', '.join(allowed)}, got {shorten(value)}")
-    return str(value)
 
 
 def _outcome(value: object) -> tuple[str, ...]:
@@ -269,14 +268,6 @@ def _regex(value: object, field: str, flags: int) -> str | None:
     return value
 
 
-def _tag(value: object) -> str | None:
-    if value is None:
-        return None
-    if not isinstance(value, str) or not value.strip():
-        raise BadRequest(f"'match.tag' must be a non-empty string, got {shorten(value)}")
-    return value
-
-
 def _header(value: object) -> tuple[str, str] | None:
     if value is None:
         return None
@@ -285,22 +276,6 @@ def _header(value: object) -> tuple[str, str] | None:
         raise BadRequest(f"'match.header' must be [header name, regular expression], got {shorten(value)}")
     _regex(value[1], "match.header", 0)
     return value[0], value[1]
-
-
-def _int(fields: Mapping[str, Any], key: str, low: int, high: int, default: int | None) -> int | None:
-    value = fields.get(key, default)
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
-        raise BadRequest(f"'{key}' must be an integer from {low} to {high}, got {shorten(value)}")
-    return value
-
-
-def _text(fields: Mapping[str, Any], key: str, default: str | None = None) -> str | None:
-    value = fields.get(key, default)
-    if value is not None and not isinstance(value, str):
-        raise BadRequest(f"'{key}' must be a string, got {shorten(value)}")
-    return value
 
 
 # --------------------------------------------------------------------------- plans
@@ -363,6 +338,8 @@ def plan_delivery(rules: Sequence[Rule], *, recipient: str, tags: Sequence[str],
     rule: Rule | None = None
     why = "no rule matched: plain delivery"
     for candidate in rules:
+        if candidate.outcome[0] in VERDICTS:
+            continue
         matched, reasons = candidate.matches(recipient, tags, headers, timeout=timeout)
         if matched:
             rule, why = candidate, f"rule {candidate.id} matched: {reasons}"
@@ -392,6 +369,14 @@ def plan_delivery(rules: Sequence[Rule], *, recipient: str, tags: Sequence[str],
     if rule is None:
         return DeliveryPlan((Step(0.0, "delivered", None, None, 250, "OK", None),), None, None, why)
     return DeliveryPlan(_steps(rule, retry_schedule), None, rule.id, why)
+
+
+def verdict_rule(rules: Sequence[Rule], address: str, *, timeout: float = MATCH_TIMEOUT) -> Rule | None:
+    """The first verdict rule (outcome in :data:`VERDICTS`) matching ``address``, or ``None``."""
+    for candidate in rules:
+        if candidate.outcome[0] in VERDICTS and candidate.matches(address, (), NO_HEADERS, timeout=timeout)[0]:
+            return candidate
+    return None
 
 
 def engagement_step(kind: str) -> Step:

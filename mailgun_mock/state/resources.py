@@ -10,6 +10,7 @@ from typing import Any
 from .account import Account
 from .admin import Admin
 from .domains import Domains
+from .infra import DomainKeys, Network, Placement
 from .lists import MailingLists
 from .section import Section
 from .templates import Templates
@@ -30,10 +31,11 @@ class Resources:
         self.lists = MailingLists(lock, changed)
         self.account = Account(lock, changed)
         self.admin = Admin(lock, changed)
+        self.ips, self.dkim, self.placement = Network(lock, changed), DomainKeys(lock, changed), Placement(lock, changed)
 
     def sections(self) -> list[Section]:
         """Every section, in snapshot order."""
-        return [self.domains, self.templates, self.lists, self.account, self.admin]
+        return [self.domains, self.templates, self.lists, self.account, self.admin, self.ips, self.dkim, self.placement]
 
     def clear(self) -> None:
         """Forget every section's records (with the store's lock held)."""

@@ -124,6 +124,16 @@ def delete_rule(rule_id: str) -> ResponseReturnValue:
     return jsonify(message="Rule has been deleted")
 
 
+@bp.post("/inbox_results")
+def create_inbox_result() -> ResponseReturnValue:
+    return jsonify(backend().create_inbox_result(request.get_json(silent=True)))
+
+
+@bp.post("/preview_tests")
+def create_preview_test() -> ResponseReturnValue:
+    return jsonify(backend().create_preview_test(request.get_json(silent=True)))
+
+
 @bp.get("/openapi.json")
 def openapi() -> ResponseReturnValue:
     return jsonify(openapi_document(backend().base_url))
