@@ -82,8 +82,9 @@ _RULE_OPTIONS: dict[str, Schema] = {
 _OUTCOME: Schema = {"type": "string", "enum": list(OUTCOMES)}
 
 SCHEMAS: dict[str, Schema] = {
-    "Error": closed({"message": STR}, {"Reason": STR},
-                    "Every error but 401: a 4xx status and what is wrong (the webhooks API adds Mailgun's Reason)."),
+    "Error": closed({"message": STR}, {"Reason": STR, "Field": STR, "Value": STR},
+                    "Every error but 401: a 4xx status and what is wrong (the webhooks API adds Mailgun's Reason, "
+                    "dynamic IP pools name the Field and Value refused)."),
     "Done": closed({"message": STR}),
     "Queued": closed({"id": STR, "message": STR}, description='A send accepted: "Queued. Thank you."'),
     # -- routes
