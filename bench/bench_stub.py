@@ -11,7 +11,10 @@ Side by side in one run, 400 tests that each send one message with ``requests`` 
 - ``inline``: ``intercept`` with ``deliver="inline"`` (delivery steps run in the sending thread);
 
 minus the same 400 tests with no HTTP at all (same imports, same payload). Each variant runs in its
-own pytest process, the four alternating, ``RUNS`` times; the medians are compared. Then, in this
+own pytest process, the variants alternating, ``RUNS`` times after one warm-up run each (which writes the
+bytecode caches); the medians are compared, for the whole run (one-time costs included: imports, the
+session's server) and for the steady tests after the first ``WARM`` (timed inside the pytest process,
+CPU of all its threads). Then, in this
 process: ``requests.post`` over the socket with and without keep-alive, and the send handler before
 and after the lazy MIME (the stdlib builder vs. ``mail/assemble.py``). Run with ``make bench``.
 """
@@ -20,6 +23,8 @@ from __future__ import annotations
 
 import cProfile
 import io
+import json
+import os
 import pathlib
 import pstats
 import resource
@@ -32,6 +37,7 @@ from collections.abc import Callable
 from typing import Any
 
 TESTS = 400
+WARM = 100  # tests left out of the steady per-test figure
 RUNS = 5
 TARGET_RATIO = 1.3  # issue 14: interception <= 1.3x a stub, per test
 
@@ -66,36 +72,68 @@ VARIANTS["inline"] = VARIANTS["intercept"].replace(
             "def mailgun_mock_config():\n    return {'deliver': 'inline'}\n", 1)
 
 
-def run_pytest(folder: pathlib.Path, variant: str) -> tuple[float, float]:
-    """Wall time and CPU time (user + system) of one pytest process running the variant's tests (all must pass)."""
+# Records, in the pytest process, the time and process CPU (all threads) at the first test after the
+# warm-up and at the session's end: the steady per-test cost, one-time costs (imports, the session's
+# server, the first request through each code path) left out.
+STEADY_CONFTEST = """
+import json, os, time
+SEEN = [0]
+MARK = {}
+def pytest_runtest_logstart(nodeid, location):
+    SEEN[0] += 1
+    if SEEN[0] == int(os.environ["BENCH_STUB_WARM"]) + 1:
+        MARK["start"] = (time.perf_counter(), time.process_time())
+def pytest_sessionfinish(session):
+    wall, cpu = time.perf_counter(), time.process_time()
+    with open(os.environ["BENCH_STUB_STEADY"], "w") as out:
+        json.dump([wall - MARK["start"][0], cpu - MARK["start"][1]], out)
+"""
+
+
+def pytest_env() -> dict[str, str]:
+    """The environment of the pytest runs: bytecode caches written and read, as on a developer's machine
+    (some machines set PYTHONDONTWRITEBYTECODE, which makes every run compile every import afresh)."""
+    return {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
+def run_pytest(folder: pathlib.Path, variant: str) -> tuple[float, float, float, float]:
+    """Wall and CPU time (user + system) of one pytest process running the variant's tests (all must pass),
+    then the wall and CPU time of its tests after the first :data:`WARM` (measured inside the process)."""
     extra = ["-o", "mailgun_mock_intercept=false"] if variant == "socket" else []
+    steady = folder / f"steady_{variant}.json"
+    env = {**pytest_env(), "BENCH_STUB_STEADY": str(steady), "BENCH_STUB_WARM": str(WARM)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:randomly",
-                           "-p", "no:xdist", *extra, f"test_{variant}.py"], cwd=folder, capture_output=True, text=True)
+                           "-p", "no:xdist", *extra, f"test_{variant}.py"], cwd=folder, capture_output=True, text=True,
+                          env=env)
     elapsed = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         raise SystemExit(f"bench_stub: the {variant} tests failed:\n{done.stdout[-3000:]}")
-    return elapsed, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    steady_wall, steady_cpu = json.loads(steady.read_text())
+    return elapsed, (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime), steady_wall, steady_cpu
 
 
-def per_test_figures() -> tuple[dict[str, float], dict[str, float]]:
-    """Median wall time and median CPU time per variant, in seconds."""
-    wall: dict[str, list[float]] = {name: [] for name in VARIANTS}
-    cpu: dict[str, list[float]] = {name: [] for name in VARIANTS}
+def per_test_figures() -> dict[str, dict[str, float]]:
+    """Median per variant, in seconds: whole-run ``wall`` and ``cpu``, and ``steady_wall``/``steady_cpu``
+    over the tests after the first :data:`WARM`."""
+    runs: dict[str, dict[str, list[float]]] = {name: {"wall": [], "cpu": [], "steady_wall": [], "steady_cpu": []}
+                                               for name in VARIANTS}
     with tempfile.TemporaryDirectory() as tmp:
         folder = pathlib.Path(tmp)
         (folder / "pytest.ini").write_text("[pytest]\n")
+        (folder / "conftest.py").write_text(STEADY_CONFTEST)
         for name, source in VARIANTS.items():
             (folder / f"test_{name}.py").write_text(source)
+        for name in VARIANTS:  # warm-up: writes the bytecode caches (pytest's rewritten test files included)
+            run_pytest(folder, name)
         for _ in range(RUNS):
             for name in VARIANTS:
-                elapsed, used = run_pytest(folder, name)
-                wall[name].append(elapsed)
-                cpu[name].append(used)
-    return ({name: statistics.median(values) for name, values in wall.items()},
-            {name: statistics.median(values) for name, values in cpu.items()})
+                for key, value in zip(("wall", "cpu", "steady_wall", "steady_cpu"), run_pytest(folder, name)):
+                    runs[name][key].append(value)
+    return {name: {key: statistics.median(values) for key, values in figures.items()}
+            for name, figures in runs.items()}
 
 
 def timed(action: Callable[[], Any], count: int, rounds: int = 5) -> float:
@@ -179,25 +217,31 @@ def profile_intercept(top: int = 18) -> str:
 
 
 def main() -> None:
-    wall, cpu = per_test_figures()
+    figures = per_test_figures()
     print("bench_stub")
     print(f"  {TESTS} tests each sending one message with requests and asserting on it: added time per test over the "
-          f"same tests without HTTP (median of {RUNS} runs, one pytest process each; CPU = user + system of it)")
+          f"same tests without HTTP (median of {RUNS} runs, one pytest process each, after a warm-up run that writes "
+          "the bytecode caches; CPU = user + system of the process, all threads)")
     rows = [("stub", "responses stub"), ("fixture", "mailgun_mock fixture alone, no HTTP"),
             ("socket", "mailgun_mock over the socket, keep-alive"), ("intercept", "mailgun_mock interception (no socket)"),
             ("inline", "interception, deliver='inline'")]
-    added = {}
-    for figures, label in ((wall, "wall"), (cpu, "CPU")):
-        added[label] = {name: (figures[name] - figures["none"]) / TESTS * 1000 for name, _ in rows}
-    met = added["wall"]["intercept"] <= TARGET_RATIO * added["wall"]["stub"]
-    print(f"    {'':44} {'wall':>9} {'ratio':>6}  {'CPU':>9} {'ratio':>6}")
+    steady = TESTS - WARM
+    added = {
+        "wall": {name: (figures[name]["wall"] - figures["none"]["wall"]) / TESTS * 1000 for name, _ in rows},
+        "CPU": {name: (figures[name]["cpu"] - figures["none"]["cpu"]) / TESTS * 1000 for name, _ in rows},
+        "steady": {name: (figures[name]["steady_cpu"] - figures["none"]["steady_cpu"]) / steady * 1000
+                   for name, _ in rows},
+    }
+    met = added["CPU"]["intercept"] <= TARGET_RATIO * added["CPU"]["stub"]
+    print(f"    {'':44} {'whole run: wall':>15} {'ratio':>6} {'CPU':>9} {'ratio':>6}   "
+          f"{'steady, CPU (tests ' + str(WARM + 1) + '-' + str(TESTS) + ')':>30} {'ratio':>6}")
     for name, text in rows:
-        w, c = added["wall"][name], added["CPU"][name]
+        w, c, s = added["wall"][name], added["CPU"][name], added["steady"][name]
         note = f"   target <= {TARGET_RATIO}x a stub{'' if met else ' (not met)'}" if name == "intercept" else ""
-        print(f"    {text:44} {w:6.3f} ms {w / added['wall']['stub']:5.1f}x  {c:6.3f} ms "
-              f"{c / added['CPU']['stub']:5.1f}x{note}")
-    print(f"  (whole runs, wall: {', '.join(f'{name} {value:.2f} s' for name, value in wall.items())}; the mock's "
-          "include importing Flask and starting the session's server once)")
+        print(f"    {text:44} {w:12.3f} ms {w / added['wall']['stub']:5.1f}x {c:6.3f} ms {c / added['CPU']['stub']:5.1f}x"
+              f"   {s:27.3f} ms {s / added['steady']['stub']:5.1f}x{note}")
+    print("  (whole runs, wall: " + ", ".join(f"{name} {value['wall']:.2f} s" for name, value in figures.items())
+          + "; the mock's include importing Flask and starting the session's server once)")
     for name, value in in_process_figures().items():
         print(f"  {name:<48} {value:6.3f} ms")
     if not met:
