@@ -79,6 +79,7 @@ def subaccount_state(parent: State, subaccount_id: str, signing_key: str) -> Sta
             state.account_id = subaccount_id
             state.delivery.parent_signing_key = parent.signing_key
             parent.subaccount_states[subaccount_id] = state
+            parent.store.children.adopt(subaccount_id, state.store)  # saved in the parent's snapshot
     return state
 
 

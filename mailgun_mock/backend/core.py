@@ -9,9 +9,11 @@ behave the same.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 from ..base.errors import BadRequest
+from ..state.codec import decode_state
 from .alerts import AlertOperations
 from .analytics import AnalyticsOperations
 from .bounce_classification import BounceClassificationOperations
@@ -74,6 +76,20 @@ class Backend(RouteOperations, InboxOperations, SendingOperations, InboundOperat
         if self.parent is None:  # a subaccount's clock is its parent's
             self.clock.reset()
         log.info("state reset")
+
+    def restore(self, data: Mapping[str, Any]) -> None:
+        """Replace the whole state with a snapshot's (:func:`~mailgun_mock.state.snapshot.load`), the
+        own states of its subaccounts included. Everything is checked first: on error nothing changes.
+
+        :raises ValueError: saying which part does not deserialise (a subaccount's state included).
+        """
+        decoded = decode_state(data)
+        states, self.subaccount_states = list(self.subaccount_states.values()), {}
+        for state in states:
+            state.close()
+        self.store.restore(decoded)
+        for sub_id, sub_state in decoded["subaccounts"].items():
+            self.subaccount(sub_id).store.restore(sub_state)
 
     def close(self) -> None:
         """Stop the delivery threads, and end the inbox's long polls and live streams."""

@@ -140,6 +140,7 @@ class SubaccountOperations(Context):
         record["status"] = "closed"
         parent._save_subaccount(record)
         parent.subaccount_states.pop(self.account_id, None)
+        parent.store.children.disown(self.account_id)
         self.delivery.clear()
         self.delivery.stop()
         return {"message": "Subaccount successfully deleted"}

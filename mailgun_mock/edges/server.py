@@ -67,7 +67,7 @@ class MailgunMock(Service, MockHelpers):
             # writer exists yet, is never overwritten.
             state = snapshot.load(self.config.snapshot)
             if state is not None:
-                self.backend.store.restore(state)
+                self.backend.restore(state)
             self._writer = snapshot.SnapshotWriter(self.backend.store, self.config.snapshot, self.config.snapshot_delay)
         try:
             server = WsgiServer.bind(self.config.host, self.config.port, self.app, context)

@@ -14,7 +14,8 @@ __all__ = ["STATE_KEYS", "decode_state"]
 
 STATE_KEYS = ("attempts", "counters", "events", "messages", "resources", "routes", "send")
 """The sections of a state dict, as :meth:`Store.snapshot` writes them (``resources`` may be absent:
-snapshots written before the account resources existed have none)."""
+snapshots written before the account resources existed have none). A state may also hold
+``subaccounts``: each subaccount's own state by id, written only when there are any."""
 
 
 _SECTIONS: dict[str, tuple[type, Callable[[Any], Any], Callable[[Any], str]]] = {
@@ -34,9 +35,10 @@ def decode_state(data: Mapping[str, Any]) -> dict[str, Any]:
     """
     if not isinstance(data, Mapping):
         raise ValueError(f"state: expected an object, got {type(data).__name__}")
-    if sorted(map(str, data)) not in (sorted(STATE_KEYS), sorted(set(STATE_KEYS) - {"resources"})):
-        found = ", ".join(sorted(map(str, data))) or "none"
-        raise ValueError(f"state: expected the sections {', '.join(STATE_KEYS)}, got {found}")
+    keys = set(map(str, data))
+    if not set(STATE_KEYS) - {"resources"} <= keys <= {*STATE_KEYS, "subaccounts"}:
+        found = ", ".join(sorted(keys)) or "none"
+        raise ValueError(f"state: expected the sections {', '.join(STATE_KEYS)} (and subaccounts), got {found}")
     decoded: dict[str, Any] = {}
     for section, (cls, from_dict, identity) in _SECTIONS.items():
         items = data[section]
@@ -75,6 +77,28 @@ def decode_state(data: Mapping[str, Any]) -> dict[str, Any]:
     send = data["send"]
     decoded["send"] = send if isinstance(send, SendState) else SendState.from_dict(send)
     decoded["resources"] = Resources.decode(data.get("resources", {}))
+    owned = decoded["resources"].get("admin", {}).get("subaccounts", {})
+    decoded["subaccounts"] = _subaccounts(data.get("subaccounts", {}), owned)
+    return decoded
+
+
+def _subaccounts(data: Any, records: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """The subaccounts' own states (subaccount id -> state), each decoded; each belongs to an open or
+    disabled subaccount of ``records`` (the admin section's), and has no subaccounts of its own."""
+    if not isinstance(data, Mapping):
+        raise ValueError("state: 'subaccounts' must be an object mapping each subaccount id to its state")
+    decoded = {}
+    for name, state in data.items():
+        where = f"state: subaccounts[{str(name)[:40]!r}]"
+        record = records.get(name)
+        if not isinstance(record, Mapping) or record.get("status") not in ("open", "disabled"):
+            raise ValueError(f"{where}: no open or disabled subaccount has this id")
+        try:
+            decoded[str(name)] = decode_state(state)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
+        if decoded[str(name)]["subaccounts"]:
+            raise ValueError(f"{where}: a subaccount has no subaccounts of its own")
     return decoded
 
 

@@ -28,6 +28,7 @@ from ..base.records import (
 )
 from ..lang.event_query import EventQuery
 from ..lang.send_rules import Rule
+from .children import Children
 from .codec import decode_state
 from .events import EventLog, events_response
 from .mailbox import Mailbox
@@ -63,6 +64,8 @@ class Store:
         self._send = SendState()
         #: domains, templates, mailing lists, keys…: sections under this store's lock
         self.resources = Resources(self._lock, self._changed)
+        #: the own stores of the account's subaccounts, saved in this store's snapshot
+        self.children = Children(self._lock, self._changed)
         self._version = 0
         self._listeners: list[Listener] = []
         #: received mail, read marks and send options for the web inbox, under this store's lock
@@ -361,6 +364,7 @@ class Store:
             self._send.clear()
             self.resources.clear()
             self.mailbox.clear()
+            self.children.clear()
             self.evicted = {"messages": 0, "events": 0}
             self._changed()
 
@@ -385,7 +389,8 @@ class Store:
             next_seq = self._next_seq
             send = self._send.to_dict()
             resources = self.resources.to_dict()
-        return {
+            children = self.children.stores()
+        state = {
             "send": send,
             "attempts": [attempt.to_dict() for attempt in attempts],
             "counters": {"route_seq": next_seq},
@@ -394,6 +399,9 @@ class Store:
             "routes": [route.to_dict() for route in routes],
             "resources": resources,
         }
+        if children:  # the subaccounts' own states, each as of its own moment
+            state["subaccounts"] = {name: child.snapshot() for name, child in children.items()}
+        return state
 
     def restore(self, data: Mapping[str, Any]) -> None:
         """Replace the whole state with a :meth:`snapshot`'s (or :func:`decode_state`'s); listeners are told.
@@ -431,4 +439,5 @@ class Store:
             self._attempts = list(state["attempts"])
             self._send = state["send"]
             self.resources.load(state["resources"])
+            self.children.clear()  # their states are the owner's to restore (``Backend.restore``)
             self._changed()
