@@ -127,7 +127,7 @@ class Outbound:
             storage = {"key": stored.key, "url": stored.storage_url(self.base_url())}
             block = event_bodies.event_message(parsed, list(outgoing.recipients))
             variables = {**req.user_variables, **user_variables(parsed)}
-            opens, clicks = _tracking(req, parsed, self.store.resources.domains.get(req.domain))
+            opens, clicks = _tracking(req, parsed, self.store.resources.domains.tracking(req.domain))
             for rcpt, plan in plans:
                 target = _Recipient(req.domain.lower(), rcpt, req.sender, mid, block, storage, req.tags, variables,
                                     outgoing.raw, _first_link(parsed), opens, clicks, req.test_mode, now,
@@ -250,11 +250,10 @@ def _bind(run: Callable[[_Recipient, Step, int, float], None], target: _Recipien
     return lambda: run(target, step, attempt, when)
 
 
-def _tracking(req: sending.SendRequest, parsed: ParsedMessage, domain: dict[str, Any] | None) -> tuple[bool, bool]:
+def _tracking(req: sending.SendRequest, parsed: ParsedMessage, tracking: dict[str, Any]) -> tuple[bool, bool]:
     """Whether opens and clicks can be recorded: as the domain's tracking settings say, unless the
     message's ``o:tracking``/``-opens``/``-clicks`` say otherwise; clicks with ``htmlonly`` only
     when there is HTML."""
-    tracking = (domain or {}).get("tracking", {})
     opened = tracking.get("open", {}).get("active", True)
     clicked = tracking.get("click", {}).get("active", True)
     if req.tracking is not None:

@@ -47,6 +47,13 @@ class Domains(Section):
             record = self._data.get(name.lower())
             return None if record is None else copy.deepcopy(record)
 
+    def tracking(self, name: str) -> dict[str, Any]:
+        """A copy of the tracking settings of ``name`` (``{}`` for no such domain): what a send reads,
+        without copying the whole record."""
+        with self._lock:
+            record = self._data.get(name.lower())
+            return {} if record is None else copy.deepcopy(record["tracking"])
+
     def all(self) -> list[dict[str, Any]]:
         """Every record, newest first (Mailgun lists domains in reverse creation order)."""
         with self._lock:
@@ -57,14 +64,20 @@ class Domains(Section):
                settings: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
         """Add a domain; answers it, or ``None`` when one of that name exists."""
         with self._lock:
-            if name.lower() in self._data:
-                return None
-            record = {"name": name.lower(), "created_at": now, "id": domain_id, "state": state,
-                      "settings": {**DEFAULT_SETTINGS, **(settings or {})},
-                      "tracking": copy.deepcopy(DEFAULT_TRACKING), "credentials": {}}
-            self._data[name.lower()] = record
-            self._changed()
-            return copy.deepcopy(record)
+            record = self._add(name, domain_id=domain_id, now=now, state=state, settings=settings)
+            return None if record is None else copy.deepcopy(record)
+
+    def _add(self, name: str, *, domain_id: str, now: float, state: str,
+             settings: Mapping[str, Any] | None = None) -> dict[str, Any] | None:
+        # With the lock held: the new record itself (not a copy), or None when the name is taken.
+        if name.lower() in self._data:
+            return None
+        record = {"name": name.lower(), "created_at": now, "id": domain_id, "state": state,
+                  "settings": {**DEFAULT_SETTINGS, **(settings or {})},
+                  "tracking": copy.deepcopy(DEFAULT_TRACKING), "credentials": {}}
+        self._data[name.lower()] = record
+        self._changed()
+        return record
 
     def serve(self, name: str, *, domain_id: str, now: float, configured: Sequence[str], any_domain: bool) -> bool:
         """Whether mail and API calls for ``name`` are served; a configured domain, or any domain when
@@ -75,7 +88,7 @@ class Domains(Section):
                 return True
             if key not in configured and not any_domain:
                 return False
-        self.create(key, domain_id=domain_id, now=now, state="active")
+            self._add(key, domain_id=domain_id, now=now, state="active")
         return True
 
     def update(self, name: str, *, settings: Mapping[str, Any] | None = None, state: str | None = None,
