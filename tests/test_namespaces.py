@@ -160,3 +160,27 @@ def test_namespace_webhooks_follow_the_servers_wsgi_targets() -> None:
                                  data={"from": "c@x.example", "to": "app@shared.example", "subject": "s", "text": "t"})
         assert injected.status_code == 200
         assert received == ["/inbound"]
+
+
+def test_a_key_made_in_a_namespace_acts_in_it_as_that_namespace_allows() -> None:
+    """With namespaces, a key made with /v1/keys under one key acts in that key's account (not a new
+    one); a sending key made there sends for its domain and is refused anything else."""
+    with MailgunMock(namespaces=True) as mock:
+        made = requests.post(f"{mock.url}/v1/keys", auth=("api", "key-a"), data={"role": "admin"}, timeout=10)
+        assert made.status_code == 200, made.text
+        admin = made.json()["key"]["secret"]
+        created = requests.post(f"{mock.url}/v3/routes", auth=("api", admin), timeout=10,
+                                data={"expression": "catch_all()", "action": "store()", "description": "made"})
+        assert created.status_code == 200, created.text
+        routes = requests.get(f"{mock.url}/v3/routes", auth=("api", "key-a"), timeout=10).json()
+        assert [r["description"] for r in routes["items"]] == ["made"]
+        assert requests.get(f"{mock.url}/v3/routes", auth=("api", "key-b"), timeout=10).json()["items"] == []
+        sending = requests.post(f"{mock.url}/v1/keys", auth=("api", "key-a"), timeout=10,
+                                data={"role": "sending", "kind": "domain", "domain_name": "shared.example"})
+        assert sending.status_code == 200, sending.text
+        secret = sending.json()["key"]["secret"]
+        assert _send(mock, secret, "with the sending key").status_code == 200
+        assert _subjects(mock, "key-a") == ["with the sending key"]
+        refused = requests.get(f"{mock.url}/v3/routes", auth=("api", secret), timeout=10)
+        assert (refused.status_code, refused.text) == (401, "Forbidden")
+        assert set(mock.accounts.named()) == {"key-a", "key-b"}

@@ -99,15 +99,32 @@ class Accounts:
 
     def for_key(self, api_key: str) -> Backend:
         """The account an API key acts on: the default one for its own keys (the configured key and
-        keys made with ``/v1/keys``), else, with namespaces, the key's own (made now if new)."""
+        keys made with ``/v1/keys``), else, with namespaces, the namespace whose ``/v1/keys`` made
+        the key, or the key's own (made now if new)."""
         if not self.namespaces or self.is_default_key(api_key):
             return self.default
         with self._lock:
             state = self._by_key.get(api_key)
-            if state is None:
-                state = self._by_key[api_key] = new_state(self.default)
-                state.account_id = account_id_for(api_key)
+        if state is None:
+            state = self.owner_of(api_key)
+        if state is None:
+            with self._lock:
+                state = self._by_key.get(api_key)
+                if state is None:
+                    state = self._by_key[api_key] = new_state(self.default)
+                    state.account_id = account_id_for(api_key)
         return state
+
+    def owner_of(self, api_key: str) -> Backend | None:
+        """With namespaces: the namespace in which ``/v1/keys`` made this key, or ``None``."""
+        with self._lock:
+            if api_key in self._by_key:  # a namespace's own key
+                return None
+            states = list(self._by_key.values())
+        for state in states:
+            if state.store.resources.account.key_with_secret(api_key) is not None:
+                return state
+        return None
 
     def is_default_key(self, api_key: str) -> bool:
         """Whether this key is the default account's: the configured key, or one made with its ``/v1/keys``."""

@@ -121,7 +121,12 @@ def create_app(backend: Backend | None = None, config: Config | None = None) -> 
         if served.authorize(auth.password or "", request.method, request.path):
             return None
         if config.namespaces and auth.password and not accounts_.is_default_key(auth.password):
-            return None  # with namespaces, any other key is an account of its own
+            # with namespaces, any other key is an account of its own, unless a namespace's
+            # /v1/keys made it: then it acts there, as that namespace allows
+            owner = accounts_.owner_of(auth.password)
+            if owner is None or owner.authorize(auth.password, request.method, request.path):
+                return None
+            return "the key, made with /v1/keys in its namespace, is not allowed this request"
         return "the key is neither the configured API key nor a key allowed this request"
 
     @app.before_request
