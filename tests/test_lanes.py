@@ -202,3 +202,17 @@ def test_clear_waits_for_the_mocks_own_running_job_but_not_for_a_post() -> None:
     finally:
         release_post.set()
         scheduler.stop()
+
+
+def test_an_attempt_in_flight_at_reset_leaves_nothing_in_the_state_after(black_hole: BlackHole) -> None:
+    """A POST that was hanging when the mock was reset ends afterwards without recording an attempt
+    (or scheduling a retry) in the state the next test sees."""
+    with MailgunMock(delivery_timeout=1) as mock:
+        mock.create_route("catch_all()", f'forward("{black_hole.url("/hook")}")')
+        mock.inject(message("dead@example.com"), wait=False)
+        assert wait_for(lambda: len(black_hole.held) >= 1)
+        mock.reset()
+        assert wait_for(lambda: mock.backend.delivery.pending() == 0)  # the POST timed out after the reset
+        assert mock.deliveries == [] and mock.events == []
+        mock.advance_clock(9 * 3600)
+        assert mock.deliveries == [] and len(black_hole.held) == 1  # no retry either

@@ -153,7 +153,8 @@ class DeliveryWorker:
         return True
 
     def clear(self) -> None:
-        """Drop every queued webhook and task (attempts in flight finish, but schedule no retry)."""
+        """Drop every queued webhook and task (attempts in flight finish, but record nothing and
+        schedule no retry)."""
         with self._lock:
             for hook in [*self._waiting.values(), *self._retrying.values()]:
                 hook.finished = True
@@ -228,6 +229,8 @@ class DeliveryWorker:
         )
         log.info("webhook %s attempt %d -> %s: %s", hook.kind, hook.attempts, printable(hook.url),
                  status if status is not None else printable(error or ""))
+        if hook.finished:  # cleared (a reset) while the POST was in flight: it belongs to the state before
+            return
         for listener in self._listeners:
             listener(hook, attempt)
         if next_retry is not None and not hook.finished:
