@@ -137,10 +137,12 @@ class SubaccountOperations(Context):
         if not isinstance(parent, SubaccountOperations):
             raise BadRequest("the X-Mailgun-On-Behalf-Of header must name the subaccount to delete")
         record = parent._subaccount_record(self.account_id)
+        # Its state leaves the parent's store before its record says closed: a snapshot taken between
+        # the two must not hold the state of a closed subaccount (it would not load).
+        parent.store.children.disown(self.account_id)
+        parent.subaccount_states.pop(self.account_id, None)
         record["status"] = "closed"
         parent._save_subaccount(record)
-        parent.subaccount_states.pop(self.account_id, None)
-        parent.store.children.disown(self.account_id)
         self.delivery.clear()
         self.delivery.stop()
         return {"message": "Subaccount successfully deleted"}

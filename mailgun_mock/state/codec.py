@@ -83,16 +83,19 @@ def decode_state(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _subaccounts(data: Any, records: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
-    """The subaccounts' own states (subaccount id -> state), each decoded; each belongs to an open or
-    disabled subaccount of ``records`` (the admin section's), and has no subaccounts of its own."""
+    """The subaccounts' own states (subaccount id -> state), each decoded; each belongs to a subaccount
+    of ``records`` (the admin section's) and has no subaccounts of its own. A closed subaccount's state
+    is left out (one closing while the snapshot was taken)."""
     if not isinstance(data, Mapping):
         raise ValueError("state: 'subaccounts' must be an object mapping each subaccount id to its state")
     decoded = {}
     for name, state in data.items():
         where = f"state: subaccounts[{str(name)[:40]!r}]"
         record = records.get(name)
-        if not isinstance(record, Mapping) or record.get("status") not in ("open", "disabled"):
-            raise ValueError(f"{where}: no open or disabled subaccount has this id")
+        if not isinstance(record, Mapping) or record.get("status") not in ("open", "disabled", "closed"):
+            raise ValueError(f"{where}: no subaccount has this id")
+        if record["status"] == "closed":
+            continue
         try:
             decoded[str(name)] = decode_state(state)
         except ValueError as exc:
