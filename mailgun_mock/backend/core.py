@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..base.errors import BadRequest
-from ..state.codec import decode_state
 from .alerts import AlertOperations
 from .analytics import AnalyticsOperations
 from .bounce_classification import BounceClassificationOperations
@@ -83,12 +82,11 @@ class Backend(RouteOperations, InboxOperations, SendingOperations, InboundOperat
 
         :raises ValueError: saying which part does not deserialise (a subaccount's state included).
         """
-        decoded = decode_state(data)
+        subaccounts = self.store.restore(data)  # checks the subaccounts' states too, before any change
         states, self.subaccount_states = list(self.subaccount_states.values()), {}
         for state in states:
             state.close()
-        self.store.restore(decoded)
-        for sub_id, sub_state in decoded["subaccounts"].items():
+        for sub_id, sub_state in subaccounts.items():
             self.subaccount(sub_id).store.restore(sub_state)
 
     def close(self) -> None:

@@ -11,7 +11,10 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .store import Store
 
 __all__ = ["Children"]
 
@@ -26,9 +29,9 @@ class Children:
     def __init__(self, lock: threading.RLock, changed: Callable[[], None]) -> None:
         self._lock = lock
         self._changed = changed
-        self._stores: dict[str, Any] = {}
+        self._stores: dict[str, Store] = {}
 
-    def adopt(self, name: str, store: Any) -> None:
+    def adopt(self, name: str, store: Store) -> None:
         """Keep ``store`` under ``name`` (replacing any other), and count its changes as the owner's."""
         with self._lock:
             self._stores[name] = store
@@ -50,7 +53,7 @@ class Children:
         """Forget every child store (the owner calls this with its lock held)."""
         self._stores = {}
 
-    def stores(self) -> dict[str, Any]:
+    def stores(self) -> dict[str, Store]:
         """The child stores by name (read them after this returns, not under the owner's lock)."""
         with self._lock:
             return dict(self._stores)

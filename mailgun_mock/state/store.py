@@ -403,12 +403,13 @@ class Store:
             state["subaccounts"] = {name: child.snapshot() for name, child in children.items()}
         return state
 
-    def restore(self, data: Mapping[str, Any]) -> None:
+    def restore(self, data: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         """Replace the whole state with a :meth:`snapshot`'s (or :func:`decode_state`'s); listeners are told.
 
         Everything is decoded and checked before anything is replaced, so on error the store is
         unchanged. The event dicts become the store's: don't change them afterwards.
 
+        :returns: the subaccounts' own states, decoded, for the owner to restore into their stores.
         :raises ValueError: saying which part of ``data`` doesn't deserialise, and why.
         """
         # Building the logs makes many objects and no garbage: the cyclic collector waits.
@@ -441,3 +442,4 @@ class Store:
             self.resources.load(state["resources"])
             self.children.clear()  # their states are the owner's to restore (``Backend.restore``)
             self._changed()
+        return dict(state["subaccounts"])
